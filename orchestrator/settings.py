@@ -1,0 +1,101 @@
+"""Every inventory variable shakedown itself reads, documented and type-checked in one place.
+
+Connection variables use Ansible's names so an Ansible inventory mostly just works. Any other variable
+is the user's own and only reaches playbooks as a template variable. README's "Inventory variables"
+table is checked against this module by a unit test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Var:
+    kind: str  # human name of the expected type, used in error messages
+    check: Callable[[Any], bool]
+    default: Any
+    doc: str
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str) and v != ""
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _is_port(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 < v < 65536
+
+
+def _is_positive(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+
+
+def _is_percent(v: Any) -> bool:
+    return _is_positive(v) and v <= 100
+
+
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_str(x) for x in v)
+
+
+def _is_probe_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, dict) and _is_str(x.get("url")) for x in v)
+
+
+CONNECTION_VARS: dict[str, Var] = {
+    "ansible_host": Var("string", _is_str, None,
+                        "Address or ~/.ssh/config alias to connect to (default: the host's name)."),
+    "ansible_port": Var("port number", _is_port, None, "SSH port (default: from ssh config, else 22)."),
+    "ansible_user": Var("string", _is_str, None, "SSH login user (default: from ssh config, else the local user)."),
+    "ansible_ssh_private_key_file": Var("string", _is_str, None, "Private key to authenticate with."),
+    "ansible_connection": Var("'ssh' or 'local'", lambda v: v in ("ssh", "local", "paramiko"), "ssh",
+                              "`local` runs commands on this machine through the same host API, no SSH."),
+    "ansible_become": Var("boolean", _is_bool, False, "Run every command through `sudo -n` (never prompts)."),
+    "ansible_become_user": Var("string", _is_str, "root", "User to become with sudo."),
+    "ansible_python_interpreter": Var("string", _is_str, None, "Accepted for Ansible compatibility; unused."),
+}
+
+# Refused outright: a password in an inventory file is a secret on disk and in every copy of the repo.
+REFUSED_VARS = {
+    "ansible_password": "use key authentication (ansible_ssh_private_key_file)",
+    "ansible_ssh_pass": "use key authentication (ansible_ssh_private_key_file)",
+    "ansible_become_password": "configure passwordless sudo for the commands shakedown runs",
+    "ansible_become_pass": "configure passwordless sudo for the commands shakedown runs",
+}
+
+TOOL_VARS: dict[str, Var] = {
+    "ssh_known_hosts_file": Var("string", _is_str, "~/.ssh/known_hosts",
+                                "known_hosts file host keys are verified against (plus the system files)."),
+    "ssh_accept_new_host_keys": Var("boolean", _is_bool, False,
+                                    "Accept and record an unknown host key (like OpenSSH accept-new). "
+                                    "A changed key is always refused."),
+    "ssh_config_file": Var("string", _is_str, "~/.ssh/config", "OpenSSH client config whose aliases are honoured."),
+    "connect_timeout": Var("positive number", _is_positive, 10, "Seconds to open SSH (TCP, banner, auth)."),
+    "command_timeout": Var("positive number", _is_positive, 60, "Default timeout (s) of any remote command."),
+    "keepalive_interval": Var("positive number", _is_positive, 15,
+                              "SSH keepalive (s) so a dead peer cannot hang a read."),
+    "docker_host": Var("string", _is_str, None,
+                       "DOCKER_HOST for commands on this host (default: the login environment's)."),
+    "stack_dir": Var("string", _is_str, None, "Directory of the deployed stack (holds VERSION and the compose file)."),
+    "compose_project": Var("string", _is_str, None, "Compose project name of the stack on this host."),
+    "expected_services": Var("list of strings", _is_str_list, [], "Compose services that must be running and healthy."),
+    "max_restarts": Var("positive number", lambda v: isinstance(v, int) and v >= 0, 3,
+                        "A container restarted more often than this fails the check."),
+    "disk_paths": Var("list of strings", _is_str_list, ["/"], "Filesystems whose usage is checked."),
+    "disk_max_used_percent": Var("percent", _is_percent, 90, "Used space above this fails the disk check."),
+    "http_probes": Var("list of probes", _is_probe_list, [],
+                       "HTTP probes: {name, url, via: orchestrator|host, status (200), match_version (bool), "
+                       "timeout (s)}."),
+}
+
+KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS}
+
+
+def default(name: str) -> Any:
+    return KNOWN_VARS[name].default
