@@ -44,8 +44,31 @@ def _is_str_list(v: Any) -> bool:
     return isinstance(v, list) and all(_is_str(x) for x in v)
 
 
+PROBE_KEYS = {"name", "url", "via", "status", "match_version", "timeout"}
+
+
+def probe_problems(probe: Any) -> list[str]:
+    """What is wrong with one http_probes entry (shared by the inventory loader and the module)."""
+    if not isinstance(probe, dict):
+        return [f"probe must be a mapping, got {probe!r}"]
+    problems = [f"unknown probe key {k!r} (allowed: {', '.join(sorted(PROBE_KEYS))})" for k in probe
+                if k not in PROBE_KEYS]
+    url = probe.get("url")
+    if not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        problems.append(f"probe url must be an http(s) URL, got {url!r}")
+    if probe.get("via", "orchestrator") not in ("orchestrator", "host"):
+        problems.append(f"probe via must be 'orchestrator' or 'host', got {probe.get('via')!r}")
+    if not _is_port(probe.get("status", 200)) or probe.get("status", 200) > 599:
+        problems.append(f"probe status must be an HTTP status code, got {probe.get('status')!r}")
+    if not _is_bool(probe.get("match_version", False)):
+        problems.append("probe match_version must be true or false")
+    if not _is_positive(probe.get("timeout", 5)):
+        problems.append(f"probe timeout must be a positive number, got {probe.get('timeout')!r}")
+    return problems
+
+
 def _is_probe_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, dict) and _is_str(x.get("url")) for x in v)
+    return isinstance(v, list) and not any(probe_problems(p) for p in v)
 
 
 CONNECTION_VARS: dict[str, Var] = {

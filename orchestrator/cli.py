@@ -1,0 +1,117 @@
+"""What the Invoke tasks call: parse and validate input, run a playbook, report, return an exit code.
+
+tasks.py stays thin; this module owns the mapping from outcomes to the exit-code contract.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+
+from orchestrator import engine, inventory, playbook, report
+from orchestrator.errors import EXIT_BAD_INPUT, BadInput, ShakedownError
+from orchestrator.host import check_spec
+
+
+def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_json: bool, forks: int,
+                      playbook_name: str | None = None) -> int:
+    """Run playbooks/<task>.yml against --host; print a table or JSON; return the exit code."""
+    out = _console(stderr=as_json)
+    err = _console(stderr=True)
+    run_id = report.new_run_id()
+    try:
+        if forks < 1:
+            raise BadInput(f"--forks must be at least 1, got {forks}")
+        inv = inventory.load(inventory_path)
+        targets = inv.select(host)
+        for spec in targets:
+            check_spec(spec)
+        book = playbook.load(playbook_name or task)
+        playbook.validate(book, targets)
+        with _signals_as_cancel():
+            result = engine.run(book, targets, forks=forks)
+        run_dir = report.write_run_dir(result, run_id, task, inv.path)
+    except ShakedownError as exc:
+        return _fail(exc, run_id, as_json, err)
+    if as_json:
+        print(json.dumps(report.to_json(result, run_id, task), indent=2))
+    report.print_human(result, run_id, run_dir, out, title=f"shakedown {task} --host {host}")
+    return result.exit_code
+
+
+def _console(stderr: bool) -> Console:
+    # Rich wraps at 80 columns when not on a terminal; CI logs and pipes deserve the full reason lines.
+    probe = Console(stderr=stderr)
+    return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
+
+
+def _fail(exc: ShakedownError, run_id: str, as_json: bool, err: Console) -> int:
+    code = exc.exit_code
+    kind = "bad input" if code == EXIT_BAD_INPUT else "error"
+    err.print(f"[bold red]{kind}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    if as_json:
+        print(json.dumps({"verdict": "error", "exit_code": code, "run_id": run_id, "error": str(exc), "hosts": {}}))
+    return code
+
+
+@contextmanager
+def _signals_as_cancel() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C: stop starting tasks, let running ones end at their timeouts."""
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        engine.CANCEL.set()
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        engine.CANCEL.clear()
+
+
+def exit_with(code: int) -> None:
+    sys.stdout.flush()
+    raise SystemExit(code)
+
+
+def run_lab(action: str, *, purge: bool = False, as_json: bool = False) -> None:
+    """lab.up / lab.down / lab.status; a LabError becomes its exit code with the message on stderr."""
+    from orchestrator import lab
+
+    err = _console(stderr=True)
+    try:
+        if action == "up":
+            lab.up(echo=lambda line: err.print(line, markup=False))
+        elif action == "down":
+            lab.down(echo=lambda line: err.print(line, markup=False), purge=purge)
+        else:
+            _print_lab_status(lab.status(), as_json)
+    except lab.LabError as exc:
+        err.print(f"[bold red]lab {action} failed:[/] {exc}", soft_wrap=True)
+        exit_with(exc.exit_code)
+
+
+def _print_lab_status(status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(status, indent=2))
+        return
+    from rich.table import Table
+
+    t = Table(title="shakedown lab", title_justify="left")
+    for col in ("host", "ssh", "docker", "stack", "up"):
+        t.add_column(col)
+    for h in status["hosts"]:
+        ssh = f"{h['ssh']['user']}@{h['ssh']['host']}:{h['ssh']['port']}"
+        t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-",
+                  "[green]up[/]" if h["up"] else "[red]down[/]")
+    _console(stderr=False).print(t)

@@ -1,0 +1,236 @@
+"""Run a validated playbook: plays fan out over hosts (bounded by forks), tasks run in order per host.
+
+Semantics follow Ansible where they overlap: `when` skips, `register` stores the result, a failed task
+stops the host's play unless `ignore_errors` (play-level default allowed), a failure inside `block` runs
+`rescue`, `always` runs whatever happened, `until` retries (`retries` more attempts, `delay` apart) within
+the task's `timeout`. An unreachable host stops running tasks; the rest are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import templating
+from orchestrator.errors import (
+    EXIT_FAILED,
+    EXIT_INFRA,
+    EXIT_PASS,
+    CommandError,
+    CommandTimeout,
+    HostUnreachable,
+    InfraError,
+)
+from orchestrator.host import Host
+from orchestrator.inventory import HostSpec
+from orchestrator.modules import MODULES, Deadline, Outcome, TaskContext
+from orchestrator.playbook import Play, Playbook, Task, play_variables
+
+CANCEL = threading.Event()  # set on SIGINT/SIGTERM: retry waits end at once and no new task starts
+
+
+@dataclass
+class CheckRecord:
+    name: str
+    status: str  # ok | failed | skipped | error
+    reason: str = ""
+    duration: float = 0.0
+    where: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "reason": self.reason,
+                "duration": round(self.duration, 3), "data": self.data}
+
+
+@dataclass
+class HostReport:
+    name: str
+    checks: list[CheckRecord] = field(default_factory=list)
+    unreachable: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        statuses = {c.status for c in self.checks}
+        if self.unreachable or "error" in statuses:
+            return "error"
+        return "fail" if "failed" in statuses else "pass"
+
+
+@dataclass
+class RunResult:
+    hosts: dict[str, HostReport]
+    started: float
+    ended: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        verdicts = {h.verdict for h in self.hosts.values()}
+        return "error" if "error" in verdicts else "fail" if "fail" in verdicts else "pass"
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": EXIT_PASS, "fail": EXIT_FAILED, "error": EXIT_INFRA}[self.verdict]
+
+
+class TaskFailed(Exception):
+    """A task failed without ignore_errors: unwinds to the nearest rescue, or ends the host's play."""
+
+
+Listener = Callable[[str, CheckRecord], None]
+
+
+class HostRunner:
+    """Runs one play's tasks on one host, keeping that host's variables and report."""
+
+    def __init__(self, host: Host, variables: dict[str, Any], play: Play, report: HostReport,
+                 listener: Listener | None = None):
+        self.host, self.vars, self.play, self.report = host, variables, play, report
+        self.listener = listener
+
+    def run(self) -> None:
+        # A failure is recorded already; the host's play just ends here, as in Ansible.
+        with contextlib.suppress(TaskFailed):
+            self.run_list(self.play.tasks)
+
+    def run_list(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            self.run_task(task)
+
+    def run_task(self, task: Task) -> None:
+        if self.report.unreachable or CANCEL.is_set():
+            why = "host unreachable" if self.report.unreachable else "run cancelled"
+            return self._skip_tree(task, why)
+        try:
+            if task.when is not None and not templating.evaluate(task.when, self.vars):
+                self._store(task, Outcome("skipped", f"condition false: {task.when}"), 0.0)
+                return
+        except templating.TemplateError as exc:
+            return self._finish(task, Outcome("error", f"{task.where}: {exc}"), 0.0)
+        if task.block is not None:
+            return self.run_block(task)
+        start = time.monotonic()
+        outcome = self.attempt(task)
+        self._finish(task, outcome, time.monotonic() - start)
+
+    def run_block(self, task: Task) -> None:
+        try:
+            self.run_list(task.block or [])
+        except TaskFailed:
+            if not task.rescue:
+                raise
+            self.run_list(task.rescue)  # a failure here propagates after `always` has run
+        finally:
+            self.run_list(task.always)
+
+    def attempt(self, task: Task) -> Outcome:
+        """Run the module, retrying until `until` holds, within the task's deadline."""
+        deadline = Deadline(task.timeout)
+        attempts = 1 + (task.retries or 0) if task.until else 1
+        outcome = Outcome("error", "not run")
+        for number in range(1, attempts + 1):
+            outcome = self._call(task, deadline)
+            if self.report.unreachable or not task.until:
+                return outcome
+            outcome.data["attempts"] = number
+            self._store_var(task, outcome)
+            try:
+                if templating.evaluate(task.until, self.vars):
+                    return outcome
+            except templating.TemplateError as exc:
+                return Outcome("error", f"{task.where}: until: {exc}")
+            if number == attempts or deadline.expired() or CANCEL.is_set():
+                break
+            left = deadline.remaining()
+            CANCEL.wait(task.delay if left is None else min(task.delay, left))
+        why = "deadline reached" if deadline.expired() else f"{number} attempts"
+        last = f"; last: {outcome.status} {outcome.reason}".rstrip()
+        return Outcome("failed", f"until `{task.until}` still false after {why}{last}", outcome.data, outcome.checks)
+
+    def _call(self, task: Task, deadline: Deadline) -> Outcome:
+        module = MODULES[task.module or ""]
+        try:
+            args = templating.render(task.args, self.vars)
+            problems = module.check_args(args)
+            if problems:
+                return Outcome("error", f"{task.where}: {'; '.join(problems)}")
+            return module.run(self.host, args, TaskContext(deadline, self.vars))
+        except templating.TemplateError as exc:
+            return Outcome("error", f"{task.where}: {exc}")
+        except HostUnreachable as exc:
+            self.report.unreachable = str(exc)
+            return Outcome("error", str(exc))
+        except CommandTimeout as exc:
+            return Outcome("error", f"timed out: {exc}")
+        except CommandError as exc:
+            return Outcome("failed", str(exc))
+        except InfraError as exc:
+            return Outcome("error", str(exc))
+
+    def _finish(self, task: Task, outcome: Outcome, duration: float) -> None:
+        self._store(task, outcome, duration)
+        for key, value in outcome.facts.items():
+            self.vars[key] = value
+        ignore = task.ignore_errors if task.ignore_errors is not None else self.play.ignore_errors
+        if outcome.status in ("failed", "error") and not (ignore and not self.report.unreachable):
+            raise TaskFailed(outcome.reason)
+
+    def _store(self, task: Task, outcome: Outcome, duration: float) -> None:
+        self._store_var(task, outcome)
+        records = [CheckRecord(f"{task.name}: {c.name}", c.status, c.reason, duration, task.where, c.data)
+                   for c in outcome.checks] or [
+                   CheckRecord(task.name, outcome.status, outcome.reason, duration, task.where, outcome.data)]
+        for record in records:
+            self.report.checks.append(record)
+            if self.listener:
+                self.listener(self.report.name, record)
+
+    def _store_var(self, task: Task, outcome: Outcome) -> None:
+        if task.register:
+            self.vars[task.register] = {
+                **outcome.data, "status": outcome.status, "reason": outcome.reason, "changed": outcome.changed,
+                "failed": outcome.status in ("failed", "error"), "skipped": outcome.status == "skipped",
+                "checks": [{"name": c.name, "status": c.status, "reason": c.reason} for c in outcome.checks],
+            }
+
+    def _skip_tree(self, task: Task, why: str) -> None:
+        for sub in task.walk():
+            if sub.block is None:
+                self._store(sub, Outcome("skipped", why), 0.0)
+
+
+def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars: dict[str, Any] | None = None,
+        listener: Listener | None = None) -> RunResult:
+    """Run every play of `book` on the `targets` it selects; one connection per host for the whole run."""
+    result = RunResult({s.name: HostReport(s.name) for s in targets}, time.time())
+    hosts = {s.name: Host(s) for s in targets}
+    try:
+        for play in book.plays:
+            selected = [s for s in targets if _in_play(s, play)]
+            with ThreadPoolExecutor(max_workers=max(1, min(forks, len(selected) or 1))) as pool:
+                futures = [pool.submit(_run_host, hosts[s.name], s, play, result.hosts[s.name], extra_vars,
+                                       listener) for s in selected]
+                for future in futures:
+                    future.result()
+    finally:
+        for host in hosts.values():
+            host.close()
+        result.ended = time.time()
+    return result
+
+
+def _run_host(host: Host, spec: HostSpec, play: Play, report: HostReport, extra_vars: dict[str, Any] | None,
+              listener: Listener | None) -> None:
+    variables = play_variables(spec, play, extra_vars)
+    variables["inventory_hostname"] = spec.name
+    HostRunner(host, variables, play, report, listener).run()
+
+
+def _in_play(spec: HostSpec, play: Play) -> bool:
+    patterns = {p.strip() for p in play.hosts.split(",")}
+    return "all" in patterns or spec.name in patterns or bool(patterns & set(spec.groups))

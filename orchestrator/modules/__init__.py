@@ -1,0 +1,17 @@
+"""The vocabulary of playbooks: each module is one small class, registered here by name."""
+
+from __future__ import annotations
+
+from orchestrator.modules.base import Check, Deadline, Module, Outcome, Param, TaskContext
+from orchestrator.modules.core import AssertModule, FailModule, SetFactModule, ShellModule
+from orchestrator.modules.docker import ContainersModule, DockerEngineModule
+from orchestrator.modules.system import DiskModule, PingModule, ReadFileModule
+from orchestrator.modules.web import HttpProbesModule
+
+MODULES: dict[str, Module] = {
+    m.name: m()
+    for m in (PingModule, ShellModule, AssertModule, FailModule, SetFactModule, ReadFileModule, DiskModule,
+              DockerEngineModule, ContainersModule, HttpProbesModule)
+}
+
+__all__ = ["MODULES", "Check", "Deadline", "Module", "Outcome", "Param", "TaskContext"]

@@ -1,0 +1,105 @@
+"""Docker Engine and compose-project health, read-only (`docker version`, `docker ps`, `docker inspect`)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+from orchestrator.errors import tail
+from orchestrator.host import Host
+from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+# List and inspect in one round trip; `docker inspect` with no ids would fail, hence the guard.
+_INSPECT = ('ids=$(docker ps -aq --no-trunc --filter label={label}={project}) || exit 3; '
+            'if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi')
+
+
+class DockerEngineModule(Module):
+    name = "docker_engine"
+    doc = "The host's Docker Engine answers (server version)."
+    params = {}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        result = host.run("docker version --format '{{.Server.Version}}'",
+                          timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        if result.exit_code == 127:
+            return Outcome("failed", "docker CLI not found on the host")
+        if not result.ok or not result.stdout.strip():
+            return Outcome("failed", f"Docker Engine unreachable: {tail(result.stderr, lines=2)}")
+        version = result.stdout.strip()
+        return Outcome("ok", f"engine {version}", {"server_version": version})
+
+
+class ContainersModule(Module):
+    name = "containers"
+    doc = ("Every expected compose service has a container that is running, healthy (when it has a "
+           "healthcheck) and restarted at most max_restarts times; no other container is in the project.")
+    params = {
+        "project": Param(str, required=True),
+        "expected": Param(list, required=True, doc="Service names that must run."),
+        "max_restarts": Param(int, default=3),
+    }
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        a = self.with_defaults(args)
+        if not a["expected"]:
+            return Outcome("skipped", "no expected services declared for this host")
+        cmd = _INSPECT.format(label=PROJECT_LABEL, project=shlex.quote(a["project"]))
+        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        if not result.ok:
+            return Outcome("failed", f"cannot list containers of {a['project']}: {tail(result.stderr, lines=2)}")
+        containers = [_summarise(c) for c in json.loads(result.stdout or "[]")]
+        checks = [_service_check(svc, containers, a["project"], a["max_restarts"]) for svc in a["expected"]]
+        checks += [Check(f"unexpected {c['name']}", "failed",
+                         f"container {c['name']} (service {c['service'] or '?'}) is {c['state']} but "
+                         f"{c['service'] or 'it'} is not an expected service of {a['project']}", c)
+                   for c in containers if c["service"] not in a["expected"]]
+        return Outcome.from_checks(checks, {"containers": containers})
+
+
+def _summarise(raw: dict[str, Any]) -> dict[str, Any]:
+    state = raw.get("State") or {}
+    health = state.get("Health") or {}
+    log = health.get("Log") or []
+    labels = (raw.get("Config") or {}).get("Labels") or {}
+    return {
+        "name": str(raw.get("Name", "")).lstrip("/"),
+        "id": str(raw.get("Id", ""))[:12],
+        "service": labels.get(SERVICE_LABEL, ""),
+        "image": (raw.get("Config") or {}).get("Image", ""),
+        "image_id": raw.get("Image", ""),
+        "state": state.get("Status", "unknown"),
+        "exit_code": state.get("ExitCode"),
+        "health": health.get("Status"),  # None when the image/compose declares no healthcheck
+        "health_output": (log[-1].get("Output") or "").strip() if log else "",
+        "restarts": raw.get("RestartCount", 0),
+    }
+
+
+def _service_check(service: str, containers: list[dict[str, Any]], project: str, max_restarts: int) -> Check:
+    mine = [c for c in containers if c["service"] == service]
+    if not mine:
+        return Check(service, "failed", f"expected service {service!r} has no container in project {project}")
+    problems = [p for c in mine for p in _container_problems(c, max_restarts)]
+    if problems:
+        return Check(service, "failed", "; ".join(problems), {"containers": mine})
+    c = mine[0]
+    health = c["health"] or "no healthcheck"
+    return Check(service, "ok", f"{c['name']} running, {health}, {c['restarts']} restarts", {"containers": mine})
+
+
+def _container_problems(c: dict[str, Any], max_restarts: int) -> list[str]:
+    name = c["name"]
+    if c["state"] != "running":
+        extra = f" (exit code {c['exit_code']})" if c["state"] == "exited" else ""
+        return [f"{name} is {c['state']}{extra}"]
+    problems = []
+    if c["health"] not in (None, "healthy"):
+        last = f": last health check said {c['health_output'][-200:]!r}" if c["health_output"] else ""
+        problems.append(f"{name} is {c['health']}{last}")
+    if c["restarts"] > max_restarts:
+        problems.append(f"{name} restarted {c['restarts']} times (limit {max_restarts})")
+    return problems

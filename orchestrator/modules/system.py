@@ -1,0 +1,85 @@
+"""Host basics: reachability, reading a small file, disk headroom."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Any
+
+from orchestrator.host import Host
+from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+
+# One df per path so that one bad path does not hide the others; runs in a single round trip.
+_DF_SCRIPT = 'for p in "$@"; do printf "%s\\t" "$p"; df -Pk -- "$p" 2>&1 | tail -n 1; done'
+
+
+class PingModule(Module):
+    name = "ping"
+    doc = "Open the connection (SSH or local) and time one trivial command round trip."
+    params = {}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        connect_s = host.connect()
+        start = time.monotonic()
+        host.run("true", timeout=ctx.deadline.timeout(host.default_timeout))
+        rtt_ms = (time.monotonic() - start) * 1000
+        how = "local" if host.spec.is_local else "ssh"
+        reason = f"{how}: round trip {rtt_ms:.1f} ms" + (f", connect {connect_s * 1000:.0f} ms" if connect_s else "")
+        return Outcome("ok", reason, {"rtt_ms": round(rtt_ms, 2), "connect_ms": round(connect_s * 1000, 1)})
+
+
+class ReadFileModule(Module):
+    name = "read_file"
+    doc = "Read a small text file on the host (e.g. the stack's VERSION) into `content`."
+    params = {
+        "path": Param(str, required=True),
+        "strip": Param(bool, default=True, doc="Strip surrounding whitespace."),
+    }
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        a = self.with_defaults(args)
+        q = shlex.quote(a["path"])
+        result = host.run(f"cat -- {q}", timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        if not result.ok:
+            return Outcome("failed", f"cannot read {a['path']}: {result.stderr.strip() or result.exit_code}")
+        content = result.stdout.strip() if a["strip"] else result.stdout
+        return Outcome("ok", f"{a['path']}: {content[:60]!r}", {"content": content})
+
+
+class DiskModule(Module):
+    name = "disk"
+    doc = "Fail when any of `paths` is fuller than max_used_percent (df on the host)."
+    params = {
+        "paths": Param(list, default=["/"]),
+        "max_used_percent": Param(float, default=90),
+    }
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        a = self.with_defaults(args)
+        paths = [str(p) for p in a["paths"]]
+        cmd = f"sh -c {shlex.quote(_DF_SCRIPT)} df " + " ".join(shlex.quote(p) for p in paths)
+        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        checks = [_disk_check(line, a["max_used_percent"]) for line in result.stdout.splitlines() if "\t" in line]
+        if not checks:
+            return Outcome("failed", f"df gave no output: {result.stderr.strip()}")
+        usage = {c.name: c.data for c in checks}
+        return Outcome.from_checks(checks, {"usage": usage})
+
+
+def _disk_check(line: str, limit: float) -> Check:
+    path, _, rest = line.partition("\t")
+    fields = rest.split()
+    if len(fields) < 6 or not fields[4].rstrip("%").isdigit():
+        return Check(path, "failed", f"df failed: {rest.strip()}")
+    avail_kb, percent = int(fields[3]), int(fields[4].rstrip("%"))
+    data = {"used_percent": percent, "free_bytes": avail_kb * 1024, "mount": fields[5]}
+    text = f"{percent}% used, {_human(avail_kb * 1024)} free on {fields[5]} (limit {limit:g}%)"
+    return Check(path, "ok" if percent <= limit else "failed", text, data)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

@@ -1,0 +1,113 @@
+"""HTTP probes, made from the orchestrator (httpx) or from the host itself (curl, else wget)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+from typing import Any
+
+import httpx
+
+from orchestrator.host import Host
+from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.settings import probe_problems
+
+BODY_LIMIT = 65536
+# One host-side script for all host probes: one round trip whatever their number.
+_HOST_PROBE = r"""
+b=$(mktemp) || exit 3
+trap 'rm -f "$b"' EXIT
+if command -v curl >/dev/null 2>&1; then
+  code=$(curl -sS --max-time "$2" -o "$b" -w '%{http_code}' -- "$1" 2>&1) || code="ERR $code"
+else
+  wget -q -T "$2" -O "$b" -- "$1" 2>/dev/null && code=200 || code="ERR wget exit $? (non-2xx or unreachable)"
+fi
+printf '%s %s\n' "$3" "$code"
+head -c {limit} "$b"
+""".replace("{limit}", str(BODY_LIMIT))
+
+
+class HttpProbesModule(Module):
+    name = "http_probes"
+    doc = ("Each probe answers with its expected status; with match_version its body (JSON `version`, or "
+           "plain text) must equal `version`.")
+    params = {
+        "probes": Param(list, required=True),
+        "version": Param(str, default="", doc="Expected VERSION for probes with match_version."),
+    }
+
+    def check_args(self, args: dict[str, Any], *, skip_templates: bool = False) -> list[str]:
+        problems = super().check_args(args, skip_templates=skip_templates)
+        if isinstance(args.get("probes"), list):
+            problems += [p for probe in args["probes"] for p in probe_problems(probe)]
+        return problems
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        a = self.with_defaults(args)
+        probes = [{"via": "orchestrator", "status": 200, "match_version": False, "timeout": 5, **p}
+                  for p in a["probes"]]
+        if not probes:
+            return Outcome("skipped", "no HTTP probes declared for this host")
+        answers = _from_host(host, [p for p in probes if p["via"] == "host"], ctx)
+        checks = []
+        for probe in probes:
+            label = probe.get("name") or probe["url"]
+            status, body = answers[id(probe)] if probe["via"] == "host" else _from_orchestrator(probe)
+            checks.append(_judge(label, probe, status, body, a["version"]))
+        return Outcome.from_checks(checks)
+
+
+def _from_orchestrator(probe: dict[str, Any]) -> tuple[int | str, str]:
+    # trust_env=False: a proxy from the environment must not see (or break) probes of internal hosts.
+    try:
+        with httpx.Client(timeout=probe["timeout"], follow_redirects=False, trust_env=False) as client:
+            response = client.get(probe["url"])
+            return response.status_code, response.text[:BODY_LIMIT]
+    except httpx.HTTPError as exc:
+        return f"ERR {type(exc).__name__}: {exc}", ""
+
+
+def _from_host(host: Host, probes: list[dict[str, Any]], ctx: TaskContext) -> dict[int, tuple[int | str, str]]:
+    if not probes:
+        return {}
+    boundary = f"--shakedown-{secrets.token_hex(8)}--"
+    parts = [f"echo {boundary}; sh -c {shlex.quote(_HOST_PROBE)} probe {shlex.quote(p['url'])} "
+             f"{p['timeout']} {i}" for i, p in enumerate(probes)]
+    budget = sum(p["timeout"] for p in probes) + 5
+    result = host.run("; ".join(parts), timeout=ctx.deadline.timeout(budget), warn=True)
+    answers: dict[int, tuple[int | str, str]] = {id(p): ("ERR no answer from host", "") for p in probes}
+    for chunk in result.stdout.split(boundary + "\n")[1:]:
+        head, _, body = chunk.partition("\n")
+        index, _, code = head.partition(" ")
+        if index.isdigit() and int(index) < len(probes):
+            answers[id(probes[int(index)])] = (int(code) if code.isdigit() else code, body)
+    return answers
+
+
+def _judge(label: str, probe: dict[str, Any], status: int | str, body: str, version: str) -> Check:
+    data = {"url": probe["url"], "via": probe["via"], "status": status, "body": body[:500]}
+    if isinstance(status, str):
+        return Check(label, "failed", f"{probe['url']} via {probe['via']}: {status}", data)
+    if status != probe["status"]:
+        return Check(label, "failed", f"{probe['url']} answered {status}, expected {probe['status']}", data)
+    if not probe["match_version"]:
+        return Check(label, "ok", f"{status} via {probe['via']}", data)
+    served = _served_version(body)
+    data["served_version"] = served
+    if not version:
+        return Check(label, "skipped", f"{status}, but the stack VERSION is unknown so {served!r} was not compared",
+                     data)
+    if served != version:
+        return Check(label, "failed", f"serves version {served!r} but the stack's VERSION is {version!r}", data)
+    return Check(label, "ok", f"{status}, version {served} matches VERSION", data)
+
+
+def _served_version(body: str) -> str:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.strip()
+    if isinstance(parsed, dict) and "version" in parsed:
+        return str(parsed["version"])
+    return body.strip()

@@ -1,0 +1,152 @@
+"""Turning a RunResult into what people and machines read: a Rich table, JSON, and the run directory.
+
+Run directory (design.md): artifacts/<run-id>/ with manifest.json, report.json, report.md, junit.xml and
+one folder per host; artifacts/latest points at the newest run.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import platform
+import secrets
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestrator import __version__
+from orchestrator.engine import RunResult
+
+REPORT_SCHEMA = 1
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow", "error": "bold magenta",
+         "pass": "bold green", "fail": "bold red"}
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def artifacts_root() -> Path:
+    return Path(os.environ.get("SHAKEDOWN_ARTIFACTS") or ARTIFACTS)
+
+
+def to_json(result: RunResult, run_id: str, task: str) -> dict[str, Any]:
+    return {
+        "schema": REPORT_SCHEMA,
+        "task": task,
+        "verdict": result.verdict,
+        "exit_code": result.exit_code,
+        "run_id": run_id,
+        "started": _iso(result.started),
+        "ended": _iso(result.ended),
+        "hosts": {name: {"verdict": h.verdict, "unreachable": h.unreachable,
+                         "checks": [c.public() for c in h.checks]}
+                  for name, h in result.hosts.items()},
+    }
+
+
+def table(result: RunResult, title: str) -> Table:
+    t = Table(title=title, title_justify="left", expand=False)
+    for col in ("host", "check", "status", "detail"):
+        t.add_column(col, overflow="fold")
+    for name, host in result.hosts.items():
+        for i, c in enumerate(host.checks):
+            t.add_row(name if i == 0 else "", c.name, f"[{STYLE[c.status]}]{c.status}[/]", c.reason)
+        t.add_section()
+    return t
+
+
+def print_human(result: RunResult, run_id: str, run_dir: Path | None, console: Console, title: str) -> None:
+    console.print(table(result, title))
+    for name, host in result.hosts.items():
+        bad = [c for c in host.checks if c.status in ("failed", "error")]
+        line = f"[{STYLE[host.verdict]}]{name}: {host.verdict.upper()}[/]"
+        if bad:
+            line += f" — {len(bad)} problem(s): " + "; ".join(f"{c.name}: {c.reason}" for c in bad)
+        console.print(line, highlight=False)
+    elapsed = result.ended - result.started
+    where = f", report {run_dir}" if run_dir else ""
+    console.print(f"[{STYLE[result.verdict]}]verdict: {result.verdict.upper()}[/] (exit {result.exit_code}) "
+                  f"in {elapsed:.2f}s, run {run_id}{where}", highlight=False)
+
+
+def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path) -> Path:
+    root = artifacts_root()
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    data = to_json(result, run_id, task)
+    _write(run_dir / "report.json", json.dumps(data, indent=2))
+    _write(run_dir / "manifest.json", json.dumps(_manifest(result, run_id, task, inventory), indent=2))
+    _write(run_dir / "report.md", _markdown(data))
+    _write(run_dir / "junit.xml", _junit(result, task))
+    for name, host in result.hosts.items():
+        host_dir = run_dir / name
+        host_dir.mkdir()
+        _write(host_dir / "checks.json", json.dumps([c.public() for c in host.checks], indent=2))
+    _point_latest(root, run_id)
+    return run_dir
+
+
+def _manifest(result: RunResult, run_id: str, task: str, inventory: Path) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "task": task,
+        "orchestrator_version": __version__,
+        "python": platform.python_version(),
+        "machine": platform.node(),
+        "user": getpass.getuser(),
+        "command_line": " ".join(shlex.quote(a) for a in sys.argv),
+        "inventory": str(inventory),
+        "hosts": list(result.hosts),
+        "started": _iso(result.started),
+        "ended": _iso(result.ended),
+    }
+
+
+def _markdown(data: dict[str, Any]) -> str:
+    lines = [f"# shakedown {data['task']}: {data['verdict'].upper()}", "",
+             f"- run: `{data['run_id']}`", f"- started: {data['started']}", f"- ended: {data['ended']}",
+             f"- exit code: {data['exit_code']}", ""]
+    for name, host in data["hosts"].items():
+        lines += [f"## {name}: {host['verdict']}", "", "| check | status | detail |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['status']} | {c['reason'].replace('|', '/')} |" for c in host["checks"]]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _junit(result: RunResult, task: str) -> str:
+    suites = ET.Element("testsuites", name=f"shakedown {task}")
+    for name, host in result.hosts.items():
+        suite = ET.SubElement(suites, "testsuite", name=f"{task}.{name}", tests=str(len(host.checks)),
+                              failures=str(sum(c.status == "failed" for c in host.checks)),
+                              errors=str(sum(c.status == "error" for c in host.checks)),
+                              skipped=str(sum(c.status == "skipped" for c in host.checks)))
+        for c in host.checks:
+            case = ET.SubElement(suite, "testcase", classname=f"{task}.{name}", name=c.name, time=f"{c.duration:.3f}")
+            if c.status in ("failed", "error", "skipped"):
+                tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[c.status]
+                ET.SubElement(case, tag, message=c.reason)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+
+
+def _point_latest(root: Path, run_id: str) -> None:
+    link = root / "latest"
+    tmp = root / f".latest-{run_id}"
+    tmp.symlink_to(run_id)
+    os.replace(tmp, link)  # atomic: readers never see a missing `latest`
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts)) if ts else ""
