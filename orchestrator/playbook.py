@@ -226,6 +226,7 @@ def play_variables(spec: HostSpec, play: Play, extra_vars: dict[str, Any] | None
 
 
 def _validate_task(task: Task, known: set[str], static: dict[str, Any], host: str) -> None:
+    known = known | templating.guarded_by(task.when)  # `when: x is defined` guards the task's own use of x
     for label, value, is_condition in (("when", task.when, True), ("until", task.until, True),
                                        (task.module or "block", task.args, False)):
         if value is None or isinstance(value, bool):

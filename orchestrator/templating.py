@@ -85,6 +85,16 @@ def required_names(value: Any, *, condition: bool = False, include_guarded: bool
     return names - BUILTINS
 
 
+def guarded_by(condition: str | bool | None) -> set[str]:
+    """Names a `when:` condition checks with `is defined` (so the task may use them unguarded)."""
+    if not isinstance(condition, str):
+        return set()
+    try:
+        return _guarded(_ENV.parse("{{ " + _strip_braces(condition) + " }}"))
+    except jinja2.TemplateSyntaxError:
+        return set()
+
+
 def _guarded(tree: nodes.Template) -> set[str]:
     guarded: set[str] = set()
     for test in tree.find_all(nodes.Test):
