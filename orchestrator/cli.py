@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from orchestrator import engine, inventory, playbook, report
-from orchestrator.errors import EXIT_BAD_INPUT, BadInput, ShakedownError
+from orchestrator.errors import EXIT_BAD_INPUT, BadInput, InfraError, ShakedownError
 from orchestrator.host import check_spec
 
 
@@ -39,6 +39,10 @@ def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_js
         run_dir = report.write_run_dir(result, run_id, task, inv.path)
     except ShakedownError as exc:
         return _fail(exc, run_id, as_json, err)
+    except KeyboardInterrupt:
+        return _fail(InfraError("interrupted (SIGINT/SIGTERM) before a verdict"), run_id, as_json, err)
+    except OSError as exc:
+        return _fail(InfraError(f"cannot write the run directory: {exc}"), run_id, as_json, err)
     if as_json:
         print(json.dumps(report.to_json(result, run_id, task), indent=2))
     report.print_human(result, run_id, run_dir, out, title=f"shakedown {task} --host {host}")

@@ -159,7 +159,8 @@ class HostRunner:
             problems = module.check_args(args)
             if problems:
                 return Outcome("error", f"{task.where}: {'; '.join(problems)}")
-            return module.run(self.host, args, TaskContext(deadline, self.vars))
+            outcome = module.run(self.host, args, TaskContext(deadline, self.vars))
+            return Outcome("error", "cancelled by SIGINT/SIGTERM") if CANCEL.is_set() else outcome
         except templating.TemplateError as exc:
             return Outcome("error", f"{task.where}: {exc}")
         except HostUnreachable as exc:
@@ -215,8 +216,15 @@ def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars:
             with ThreadPoolExecutor(max_workers=max(1, min(forks, len(selected) or 1))) as pool:
                 futures = [pool.submit(_run_host, hosts[s.name], s, play, result.hosts[s.name], extra_vars,
                                        listener) for s in selected]
-                for future in futures:
-                    future.result()
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    # Ctrl-C / SIGTERM: stop starting tasks and end what runs now, on the hosts themselves.
+                    CANCEL.set()
+                    for host in hosts.values():
+                        host.cancel()
+                    raise
     finally:
         for host in hosts.values():
             host.close()

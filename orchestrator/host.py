@@ -7,10 +7,12 @@ name the host, the command, the exit code and the tail of stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shlex
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,9 @@ KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (t
 TIMEOUT_CODES = (124, 137)  # GNU/busybox timeout: 124 after SIGTERM, 128+9 after SIGKILL
 NONINTERACTIVE_ENV = {"LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"}
 # Atomic replace, done on the host so mode and owner are kept and readers never see half a file.
+# Runs the command in the background only to learn its pid, so that cancel() can end it on the host:
+# closing an SSH channel does not stop the remote process (design.md's first trap).
+_TRACK = 'f=$1; shift; "$@" & pid=$!; echo "$pid" > "$f"; wait "$pid"; rc=$?; rm -f -- "$f"; exit "$rc"'
 _FINALIZE = r"""
 set -eu
 src=$1 dst=$2 mode=$3
@@ -67,6 +72,8 @@ class Host:
         self.name = spec.name
         self.default_timeout = float(spec.get("command_timeout"))
         self._conn: Any = None  # fabric.Connection or invoke.Context
+        self._running: set[str] = set()  # pid files of commands in flight (see cancel)
+        self._lock = threading.Lock()
 
     # -- connection -------------------------------------------------------------------------------
     def connect(self) -> float:
@@ -99,9 +106,12 @@ class Host:
         limit = float(timeout) if timeout is not None else self.default_timeout
         if limit <= 0:
             raise CommandTimeout(self.name, command, limit)
-        wrapped = self.wrap(command, limit, sudo=sudo, env=env)
+        pidfile = f"/tmp/.shakedown-cmd-{secrets.token_hex(8)}.pid"
+        wrapped = f"sh -c {shlex.quote(_TRACK)} track {pidfile} " + self.wrap(command, limit, sudo=sudo, env=env)
         self.connect()
         start = time.monotonic()
+        with self._lock:
+            self._running.add(pidfile)
         try:
             raw = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False,
                                  encoding="utf-8", timeout=limit + KILL_GRACE + 5)
@@ -110,6 +120,9 @@ class Host:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close()  # the transport is unusable; a later call reconnects
             raise HostUnreachable(f"{self.name}: connection lost while running {command!r}: {exc}") from None
+        finally:
+            with self._lock:
+                self._running.discard(pidfile)
         elapsed = time.monotonic() - start
         result = Result(self.name, command, raw.exited, raw.stdout, raw.stderr, elapsed)
         if result.exit_code in TIMEOUT_CODES and elapsed >= limit * 0.95:
@@ -117,6 +130,21 @@ class Host:
         if not warn and not result.ok:
             raise CommandError(self.name, command, result.exit_code, result.stderr)
         return result
+
+    def cancel(self) -> None:
+        """End every command this Host has in flight, on the host (SIGTERM to its `timeout`, which passes it
+        to the whole command group). Safe to call from another thread, e.g. a signal handler's."""
+        with self._lock:
+            pidfiles = sorted(self._running)
+        if not pidfiles or self._conn is None:
+            return
+        files = " ".join(pidfiles)
+        kill = f"for f in {files}; do [ -s \"$f\" ] && kill -TERM \"$(cat \"$f\")\" 2>/dev/null; done; true"
+        if self.spec.get("ansible_become"):
+            kill = f"sudo -n sh -c {shlex.quote(kill)}"
+        # Best effort: if this fails, the host-side timeout still bounds the command.
+        with contextlib.suppress(Exception):
+            self._conn.run(kill, hide=True, warn=True, in_stream=False, pty=False, timeout=10)
 
     def wrap(self, command: str, limit: float, *, sudo: bool | None = None,
              env: dict[str, str] | None = None) -> str:
