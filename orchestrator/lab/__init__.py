@@ -1,0 +1,149 @@
+"""The lab: the project's own real test hosts on this machine (design.md, "The lab").
+
+Two hosts, dev and agent, each a real OpenSSH sshd on loopback with its own login user and its own Docker
+Engine; dev also runs the sample stack from a git repo built from tests/lab/. up() is idempotent: what is
+already right is left alone, so a second run only checks (a few seconds at most).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import dockerd, images, keys, prereqs, repo, sshd, stack, users
+from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
+from .proc import exclusive, run, tcp_open
+from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, HostSpec
+
+__all__ = ["LabError", "down", "status", "up"]
+
+Echo = Callable[[str], None]
+LOCK_FILE = RUN_DIR / "lab.lock"
+LOCK_TIMEOUT = 600.0  # a cold up with a slow build fits well within this
+
+
+def up(echo: Echo = print) -> None:
+    """Bring the lab to its specified state; prints each step and what it changed."""
+    started = time.monotonic()
+    prereqs.check()
+    with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.up"):
+        _up(echo)
+    echo(f"lab: up in {time.monotonic() - started:.1f}s")
+
+
+def _up(echo: Echo) -> None:
+    for d in (LAB_DIR, RUN_DIR):
+        d.mkdir(parents=True, exist_ok=True)
+        d.chmod(0o755)  # sshd's StrictModes checks every directory above authorized_keys
+    client_pub = keys.ensure_client_key(echo)
+    host_keys: list[tuple[HostSpec, str]] = []
+    for host in HOSTS:
+        host.dir.mkdir(exist_ok=True)
+        host.dir.chmod(0o755)
+        host.run_dir.mkdir(exist_ok=True)
+        users.ensure(host, echo)
+        host_keys.append((host, keys.ensure_host_key(host, echo)))
+        keys.ensure_authorized_keys(host, client_pub)
+    if keys.write_known_hosts(host_keys):
+        echo(f"lab: wrote {KNOWN_HOSTS}")
+    tar_cache: dict[str, bytes] = {}
+    for host in HOSTS:
+        sshd.ensure(host, echo)
+        dockerd.ensure(host, echo)
+        images.ensure_base(host, echo, tar_cache)
+    main_commit, rebuilt = repo.ensure(echo)
+    checkout_changed = stack.ensure_checkout(DEV, main_commit, echo)
+    stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, echo=echo)
+    for host in HOSTS:
+        dockerd.check_networks(host)
+        _check_login(host)
+        echo(f"{host.name}: ssh {host.user}@{host.ssh_host}:{host.ssh_port} reaches its docker engine: ok")
+
+
+def _check_login(host: HostSpec) -> None:
+    """Log in exactly as the orchestrator will (key, strict known_hosts) and reach this host's engine."""
+    argv = [
+        "ssh", "-F", "/dev/null", "-i", str(CLIENT_KEY), "-p", str(host.ssh_port),
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
+        "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "LogLevel=ERROR",
+        f"{host.user}@{host.ssh_host}",
+        "docker version --format '{{.Server.Version}}' && echo $DOCKER_HOST",
+    ]
+    out = run(argv, timeout=30, check=False)
+    if out.returncode != 0 or host.docker_host not in out.stdout:
+        raise LabError(
+            f"{host.name}: ssh login as {host.user} to {host.ssh_host}:{host.ssh_port} did not reach "
+            f"{host.docker_host} (exit {out.returncode}): {(out.stderr or out.stdout).strip()[-500:]}",
+            EXIT_INFRA,
+        )
+
+
+def down(echo: Echo = print, purge: bool = False) -> None:
+    """Stop every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR and RUN_DIR, nothing else."""
+    if os.geteuid() != 0:
+        raise LabError("lab.down needs root (it stops the lab's sshd and dockerd)", EXIT_BAD_INPUT)
+    with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.down"):
+        for host in HOSTS:
+            sshd.stop(host, echo)
+            dockerd.stop(host, echo)
+        if purge:
+            for host in HOSTS:
+                if dockerd.pid(host) is not None or sshd.pid(host) is not None:
+                    raise LabError(f"{host.name}: still running; not purging", EXIT_INFRA)
+            for path in (LAB_DIR, RUN_DIR):
+                _purge(path, echo)
+
+
+def _purge(path: Path, echo: Echo) -> None:
+    # Only the two fixed lab directories, and never across a mount point left behind by a killed engine.
+    assert path in (LAB_DIR, RUN_DIR)
+    for mount in _mounts_under(path):
+        run(["umount", "-l", mount], timeout=30, check=False)
+    if _mounts_under(path):
+        raise LabError(f"mounts remain under {path}: {_mounts_under(path)}; not deleting it", EXIT_INFRA)
+    if path.exists():
+        shutil.rmtree(path)
+        echo(f"lab: removed {path}")
+
+
+def _mounts_under(path: Path) -> list[str]:
+    found = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        mount_point = line.split()[4].encode().decode("unicode_escape")
+        if mount_point == str(path) or mount_point.startswith(f"{path}/"):
+            found.append(mount_point)
+    return sorted(found, key=len, reverse=True)  # deepest first
+
+
+def status() -> dict[str, Any]:
+    """The lab's hosts and whether each is up; never raises, needs no root for the sshd/dockerd part."""
+    return {"hosts": [_host_status(host) for host in HOSTS]}
+
+
+def _host_status(host: HostSpec) -> dict[str, Any]:
+    return {
+        "name": host.name,
+        "ssh": {"host": host.ssh_host, "port": host.ssh_port, "user": host.user, "key": str(CLIENT_KEY)},
+        "docker_host": host.docker_host,
+        "stack_dir": str(host.stack_dir) if host.stack_dir else None,
+        "compose_project": host.compose_project,
+        "repo": str(host.repo) if host.repo else None,
+        "up": _is_up(host),
+    }
+
+
+def _is_up(host: HostSpec) -> bool:
+    try:
+        if sshd.pid(host) is None or dockerd.pid(host) is None or not tcp_open(host.ssh_host, host.ssh_port):
+            return False
+        if host.stack_dir is None:
+            return True
+        running = {c.service for c in stack.containers(host) if c.state == "running"}
+        return running >= set(stack.STACK_SERVICES)
+    except (LabError, OSError, ValueError):
+        return False

@@ -1,0 +1,146 @@
+"""The lab's fixed shape: every path, address, port and name. inventory/lab.yml is written against these.
+
+All addresses are loopback (127.0.0.0/8): the lab must never listen on, or talk to, anything else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+
+LAB_DIR = Path("/var/lib/shakedown-lab")
+RUN_DIR = Path("/run/shakedown-lab")  # pidfiles and docker exec-roots: tmpfs, gone after a reboot
+
+SSH_DIR = LAB_DIR / "ssh"
+CLIENT_KEY = SSH_DIR / "id_ed25519"  # the orchestrator's key, accepted by every lab host
+KNOWN_HOSTS = SSH_DIR / "known_hosts"
+REPO_DIR = LAB_DIR / "repo" / "app.git"
+
+SSHD_PRIVSEP_DIR = Path("/run/sshd")  # Debian's sshd refuses to start without it
+SSHD_BIN = "/usr/sbin/sshd"  # sshd insists on an absolute path (it re-execs itself)
+
+BASE_IMAGE = "shakedown/base:1"
+LAB_SRC = Path(__file__).resolve().parents[2] / "tests" / "lab"  # the lab's own files in this repository
+APP_SRC = LAB_SRC / "app"  # the sample app: main branch of the lab repo
+BRANCHES_SRC = LAB_SRC / "branches"  # one overlay folder per extra branch, applied on top of main
+
+STACK_SERVICES = ("backend", "frontend", "scanner")
+BACKEND_PORT = 18080
+FRONTEND_PORT = 18081
+# Written to the stack checkout's .env (not in git): the lab's deployment settings for the sample app.
+STACK_ENV = {"SCANNER_INTERVAL": "1", "BACKEND_PORT": str(BACKEND_PORT), "FRONTEND_PORT": str(FRONTEND_PORT)}
+
+# Fixed identity and dates make the sample repo's commits a pure function of the sources.
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Shakedown Lab",
+    "GIT_AUTHOR_EMAIL": "lab@shakedown.invalid",
+    "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+0000",
+    "GIT_COMMITTER_NAME": "Shakedown Lab",
+    "GIT_COMMITTER_EMAIL": "lab@shakedown.invalid",
+    "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+0000",
+}
+MAIN_BRANCH = "main"
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    name: str
+    ssh_host: str
+    ssh_port: int
+    user: str
+    docker_group: str
+    stack_dir: Path | None = None
+    compose_project: str | None = None
+    repo: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not ipaddress.ip_address(self.ssh_host).is_loopback:
+            raise ValueError(f"lab host {self.name}: {self.ssh_host} is not a loopback address")
+
+    @property
+    def dir(self) -> Path:
+        return LAB_DIR / self.name
+
+    @property
+    def run_dir(self) -> Path:
+        return RUN_DIR / self.name
+
+    @property
+    def docker_socket(self) -> Path:
+        return self.dir / "docker.sock"
+
+    @property
+    def docker_host(self) -> str:
+        return f"unix://{self.docker_socket}"
+
+    @property
+    def data_root(self) -> Path:
+        return self.dir / "docker"
+
+    @property
+    def exec_root(self) -> Path:
+        return self.run_dir / "docker"
+
+    @property
+    def daemon_json(self) -> Path:
+        # Our own (empty) daemon config, so a stray /etc/docker/daemon.json cannot change the lab.
+        return self.dir / "daemon.json"
+
+    @property
+    def dockerd_pidfile(self) -> Path:
+        return self.run_dir / "dockerd.pid"
+
+    @property
+    def dockerd_log(self) -> Path:
+        return self.dir / "dockerd.log"
+
+    @property
+    def containerd_namespace(self) -> str:
+        return f"shakedown-{self.name}"
+
+    @property
+    def sshd_config(self) -> Path:
+        return self.dir / "sshd_config"
+
+    @property
+    def host_key(self) -> Path:
+        return self.dir / "ssh_host_ed25519_key"
+
+    @property
+    def authorized_keys(self) -> Path:
+        return self.dir / "authorized_keys"
+
+    @property
+    def sshd_pidfile(self) -> Path:
+        return self.run_dir / "sshd.pid"
+
+    @property
+    def sshd_log(self) -> Path:
+        return self.dir / "sshd.log"
+
+    @property
+    def known_hosts_name(self) -> str:
+        return f"[{self.ssh_host}]:{self.ssh_port}"
+
+
+DEV = HostSpec(
+    name="dev",
+    ssh_host="127.0.0.1",
+    ssh_port=2222,
+    user="sd-dev",
+    docker_group="sd-dev-docker",
+    stack_dir=LAB_DIR / "dev" / "stack",
+    compose_project="sample",
+    repo=REPO_DIR,
+)
+
+AGENT = HostSpec(
+    name="agent",
+    ssh_host="127.0.0.2",
+    ssh_port=2223,
+    user="sd-agent",
+    docker_group="sd-agent-docker",
+)
+
+HOSTS: tuple[HostSpec, ...] = (DEV, AGENT)

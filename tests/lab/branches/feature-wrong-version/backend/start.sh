@@ -1,0 +1,14 @@
+#!/bin/sh
+# backend (branch feature-wrong-version): reports a stale version, healthy otherwise.
+set -eu
+port="${BACKEND_PORT:-18080}"
+# Bug on this branch: a stale constant instead of the VERSION file.
+version="1.4.2"
+mkdir -p /www/api
+printf '{"version": "%s", "service": "backend"}\n' "$version" > /www/api/version
+echo "backend $version listening on 127.0.0.1:$port"
+httpd -f -p "127.0.0.1:$port" -h /www &
+pid=$!
+# sh is PID 1 here: without a trap it would ignore SIGTERM and every stop would wait for SIGKILL.
+trap 'kill -TERM "$pid" 2>/dev/null; exit 0' TERM INT
+wait "$pid"
