@@ -178,7 +178,8 @@ class HostRunner:
         for key, value in outcome.facts.items():
             self.vars[key] = value
         ignore = task.ignore_errors if task.ignore_errors is not None else self.play.ignore_errors
-        if outcome.status in ("failed", "error") and not (ignore and not self.report.unreachable):
+        # Unreachable is not a task failure to rescue: every later task is reported skipped instead.
+        if outcome.status in ("failed", "error") and not ignore and not self.report.unreachable:
             raise TaskFailed(outcome.reason)
 
     def _store(self, task: Task, outcome: Outcome, duration: float) -> None:

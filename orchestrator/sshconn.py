@@ -8,7 +8,7 @@ from pathlib import Path
 import fabric
 import paramiko
 
-from orchestrator.errors import HostUnreachable, InfraError
+from orchestrator.errors import HostUnreachable
 from orchestrator.inventory import HostSpec
 
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
@@ -76,15 +76,15 @@ def open(spec: HostSpec) -> fabric.Connection:
     try:
         conn.open()
     except paramiko.BadHostKeyException as exc:
-        raise InfraError(f"{spec.name}: host key for {target} does NOT match known_hosts (got "
+        raise HostUnreachable(f"{spec.name}: host key for {target} does NOT match known_hosts (got "
                          f"{exc.key.get_name()} {exc.key.get_fingerprint().hex()}); refusing to connect. "
                          "If the host was legitimately rebuilt, update the known_hosts entry.") from None
     except paramiko.AuthenticationException as exc:
-        raise InfraError(f"{spec.name}: authentication failed for {target}: {exc}") from None
+        raise HostUnreachable(f"{spec.name}: authentication failed for {target}: {exc}") from None
     except paramiko.SSHException as exc:
         text = str(exc)
         if "not found in known_hosts" in text:
-            raise InfraError(f"{spec.name}: host key of {target} is unknown ({spec.get('ssh_known_hosts_file')}); "
+            raise HostUnreachable(f"{spec.name}: host key of {target} is unknown ({spec.get('ssh_known_hosts_file')}); "
                              "add it (ssh-keyscan) or set ssh_accept_new_host_keys: true in the inventory"
                              ) from None
         raise HostUnreachable(f"{spec.name}: SSH to {target} failed: {text}") from None
