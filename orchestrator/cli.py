@@ -33,7 +33,7 @@ def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_js
         for spec in targets:
             check_spec(spec)
         book = playbook.load(playbook_name or task)
-        playbook.validate(book, targets)
+        playbook.validate(book, targets, inventory_names=set(inv.hosts) | set(inv.groups))
         with _signals_as_cancel():
             result = engine.run(book, targets, forks=forks)
         run_dir = report.write_run_dir(result, run_id, task, inv.path)

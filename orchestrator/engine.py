@@ -29,7 +29,7 @@ from orchestrator.errors import (
 from orchestrator.host import Host
 from orchestrator.inventory import HostSpec
 from orchestrator.modules import MODULES, Deadline, Outcome, TaskContext
-from orchestrator.playbook import Play, Playbook, Task, play_variables
+from orchestrator.playbook import Play, Playbook, Task, in_play, play_variables
 
 CANCEL = threading.Event()  # set on SIGINT/SIGTERM: retry waits end at once and no new task starts
 
@@ -132,25 +132,29 @@ class HostRunner:
         """Run the module, retrying until `until` holds, within the task's deadline."""
         deadline = Deadline(task.timeout)
         attempts = 1 + (task.retries or 0) if task.until else 1
-        outcome = Outcome("error", "not run")
-        for number in range(1, attempts + 1):
+        outcome = observed = Outcome("error", "not run")
+        number = 0
+        while number < attempts and not (number and (deadline.expired() or CANCEL.is_set())):
+            number += 1
             outcome = self._call(task, deadline)
             if self.report.unreachable or not task.until:
                 return outcome
             outcome.data["attempts"] = number
             self._store_var(task, outcome)
-            try:
-                if templating.evaluate(task.until, self.vars):
-                    return outcome
-            except templating.TemplateError as exc:
-                return Outcome("error", f"{task.where}: until: {exc}")
-            if number == attempts or deadline.expired() or CANCEL.is_set():
-                break
-            left = deadline.remaining()
-            CANCEL.wait(task.delay if left is None else min(task.delay, left))
-        why = "deadline reached" if deadline.expired() else f"{number} attempts"
-        last = f"; last: {outcome.status} {outcome.reason}".rstrip()
-        return Outcome("failed", f"until `{task.until}` still false after {why}{last}", outcome.data, outcome.checks)
+            if outcome.status != "error":  # an attempt that could not run has nothing to test `until` on
+                observed = outcome
+                try:
+                    if templating.evaluate(task.until, self.vars):
+                        return outcome
+                except templating.TemplateError as exc:
+                    return Outcome("error", f"{task.where}: until: {exc}")
+            if number < attempts and not deadline.expired():
+                left = deadline.remaining()
+                CANCEL.wait(task.delay if left is None else min(task.delay, left))
+        why = "the deadline" if deadline.expired() else f"{number} attempts"
+        last = observed if observed.reason != "not run" else outcome
+        return Outcome("failed", f"until `{task.until}` still false after {why}; last: {_describe(last)}",
+                       last.data, last.checks)
 
     def _call(self, task: Task, deadline: Deadline) -> Outcome:
         module = MODULES[task.module or ""]
@@ -206,6 +210,13 @@ class HostRunner:
                 self._store(sub, Outcome("skipped", why), 0.0)
 
 
+def _describe(outcome: Outcome) -> str:
+    """The last observed value, Goss style: what a person needs to see why a wait gave up."""
+    text = outcome.status + (f" ({outcome.reason})" if outcome.reason else "")
+    stdout = str(outcome.data.get("stdout", "")).strip()
+    return text + (f", stdout {stdout[-200:]!r}" if stdout else "")
+
+
 def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars: dict[str, Any] | None = None,
         listener: Listener | None = None) -> RunResult:
     """Run every play of `book` on the `targets` it selects; one connection per host for the whole run."""
@@ -213,7 +224,7 @@ def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars:
     hosts = {s.name: Host(s) for s in targets}
     try:
         for play in book.plays:
-            selected = [s for s in targets if _in_play(s, play)]
+            selected = [s for s in targets if in_play(s, play)]
             with ThreadPoolExecutor(max_workers=max(1, min(forks, len(selected) or 1))) as pool:
                 futures = [pool.submit(_run_host, hosts[s.name], s, play, result.hosts[s.name], extra_vars,
                                        listener) for s in selected]
@@ -239,7 +250,3 @@ def _run_host(host: Host, spec: HostSpec, play: Play, report: HostReport, extra_
     variables["inventory_hostname"] = spec.name
     HostRunner(host, variables, play, report, listener).run()
 
-
-def _in_play(spec: HostSpec, play: Play) -> bool:
-    patterns = {p.strip() for p in play.hosts.split(",")}
-    return "all" in patterns or spec.name in patterns or bool(patterns & set(spec.groups))

@@ -32,7 +32,8 @@ NONINTERACTIVE_ENV = {"LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_F
 # Atomic replace, done on the host so mode and owner are kept and readers never see half a file.
 # Runs the command in the background only to learn its pid, so that cancel() can end it on the host:
 # closing an SSH channel does not stop the remote process (design.md's first trap).
-_TRACK = 'f=$1; shift; "$@" & pid=$!; echo "$pid" > "$f"; wait "$pid"; rc=$?; rm -f -- "$f"; exit "$rc"'
+_TRACK = ('f=$1; shift; trap \'rm -f -- "$f"\' EXIT; trap "exit 143" HUP INT TERM; '
+          '"$@" </dev/null & pid=$!; echo "$pid" > "$f"; wait "$pid"')
 _FINALIZE = r"""
 set -eu
 src=$1 dst=$2 mode=$3
@@ -171,7 +172,8 @@ class Host:
     def sha256(self, path: str, *, timeout: float | None = None) -> str | None:
         """sha256 computed on the host (content never crosses the wire); None when the file is absent."""
         q = shlex.quote(path)
-        out = self.run(f"if [ -e {q} ]; then sha256sum -- {q}; else echo ABSENT; fi", timeout=timeout).stdout
+        # Hash stdin: with a file argument sha256sum escapes names holding '\\' or newlines in its output.
+        out = self.run(f"if [ -e {q} ]; then sha256sum < {q}; else echo ABSENT; fi", timeout=timeout).stdout
         first = out.split()[0] if out.split() else ""
         return None if first == "ABSENT" else first
 

@@ -117,6 +117,8 @@ class _Loader:
     def group(self, name: str, body: Any, container: Any, key: str, parent: str | None) -> None:
         where = yamlsrc.where(container, key, str(self.source))
         _check_name(name, "group", where)
+        if name in self.host_vars:
+            raise BadInput(f"{where}: {name!r} is both a host and a group")
         g = self.groups.setdefault(name, Group(name))
         if parent:
             if _reaches(self.groups, name, parent):
@@ -204,6 +206,9 @@ def _check_var(name: str, value: Any, where: str) -> None:
                            f"{_suggest(name, settings.CONNECTION_VARS)}")
         return
     if not spec.check(value):
+        details = spec.explain(value) if spec.explain else []
+        if details:
+            raise BadInput(f"{where}: {name}: {'; '.join(details)}")
         raise BadInput(f"{where}: {name} must be a {spec.kind}, got {value!r}")
 
 

@@ -122,7 +122,8 @@ def _task(raw: Any, parent: str) -> Task:
     task.timeout = _number(raw, "timeout", where, positive=True)
     retries = _number(raw, "retries", where)
     task.retries = int(retries) if retries is not None else (3 if task.until else None)
-    task.delay = _number(raw, "delay", where) or 1.0
+    delay = _number(raw, "delay", where)
+    task.delay = 1.0 if delay is None else delay
     task.ignore_errors = _bool(raw, "ignore_errors", where)
     if is_block:
         task.block = _task_list(raw, "block", where, required=True)
@@ -202,16 +203,29 @@ def _suggest(word: str, choices: Any) -> str:
 
 
 # -- whole-playbook validation against the hosts it will run on -----------------------------------------
-def validate(book: Playbook, hosts: list[HostSpec], extra_vars: dict[str, Any] | None = None) -> None:
-    """Every template names only variables that exist for every host; args render to valid types."""
+def validate(book: Playbook, hosts: list[HostSpec], extra_vars: dict[str, Any] | None = None,
+             inventory_names: set[str] | None = None) -> None:
+    """Every template names only variables that exist for every host; args render to valid types; every
+    play's `hosts` names something in the inventory, and some play runs on the selected hosts."""
+    if not any(in_play(spec, play) for play in book.plays for spec in hosts):
+        raise BadInput(f"{book.path}: no play of this playbook runs on {', '.join(s.name for s in hosts)}")
     for play in book.plays:
         registered = {t.register for t in play.all_tasks() if t.register}
         facts = {k for t in play.all_tasks() if t.module == "set_fact" for k in t.args}
+        unknown = sorted({p.strip() for p in play.hosts.split(",")} - {"all"} - set(inventory_names or ()))
+        if inventory_names is not None and unknown:
+            raise BadInput(f"{play.where}: play {play.name!r}: hosts names unknown host or group "
+                           f"{', '.join(unknown)}")
         for spec in hosts:
             static = play_variables(spec, play, extra_vars)
             known = set(static) | registered | facts
             for task in play.all_tasks():
                 _validate_task(task, known, static, spec.name)
+
+
+def in_play(spec: HostSpec, play: Play) -> bool:
+    patterns = {p.strip() for p in play.hosts.split(",")}
+    return "all" in patterns or spec.name in patterns or bool(patterns & set(spec.groups))
 
 
 def play_variables(spec: HostSpec, play: Play, extra_vars: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -227,8 +241,11 @@ def play_variables(spec: HostSpec, play: Play, extra_vars: dict[str, Any] | None
 
 def _validate_task(task: Task, known: set[str], static: dict[str, Any], host: str) -> None:
     known = known | templating.guarded_by(task.when)  # `when: x is defined` guards the task's own use of x
+    module = MODULES[task.module] if task.module else None
+    plain = {k: v for k, v in task.args.items() if not module or k not in module.conditions}
+    exprs = [v for k, v in task.args.items() if module and k in module.conditions]
     for label, value, is_condition in (("when", task.when, True), ("until", task.until, True),
-                                       (task.module or "block", task.args, False)):
+                                       (task.module or "block", plain, False), (task.module, exprs, True)):
         if value is None or isinstance(value, bool):
             continue
         _check_names(value, known, task.where, f"task {task.name!r} {label}", host, condition=is_condition)

@@ -10,6 +10,7 @@ import getpass
 import json
 import os
 import platform
+import re
 import secrets
 import shlex
 import sys
@@ -117,7 +118,7 @@ def _markdown(data: dict[str, Any]) -> str:
              f"- exit code: {data['exit_code']}", ""]
     for name, host in data["hosts"].items():
         lines += [f"## {name}: {host['verdict']}", "", "| check | status | detail |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['status']} | {c['reason'].replace('|', '/')} |" for c in host["checks"]]
+        lines += [f"| {_md_cell(c['name'])} | {c['status']} | {_md_cell(c['reason'])} |" for c in host["checks"]]
         lines.append("")
     return "\n".join(lines)
 
@@ -130,11 +131,25 @@ def _junit(result: RunResult, task: str) -> str:
                               errors=str(sum(c.status == "error" for c in host.checks)),
                               skipped=str(sum(c.status == "skipped" for c in host.checks)))
         for c in host.checks:
-            case = ET.SubElement(suite, "testcase", classname=f"{task}.{name}", name=c.name, time=f"{c.duration:.3f}")
+            case = ET.SubElement(suite, "testcase", classname=f"{task}.{name}", name=_xml_text(c.name),
+                                 time=f"{c.duration:.3f}")
             if c.status in ("failed", "error", "skipped"):
                 tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[c.status]
-                ET.SubElement(case, tag, message=c.reason)
+                ET.SubElement(case, tag, message=_xml_text(c.reason)).text = _xml_text(c.reason)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can carry: colour codes and control characters from command output are dropped."""
+    return _NOT_XML.sub("", _ANSI.sub("", text))
+
+
+def _md_cell(text: str) -> str:
+    return _xml_text(text).replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
 
 
 def _write(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ class Var:
     check: Callable[[Any], bool]
     default: Any
     doc: str
+    explain: Callable[[Any], list[str]] | None = None  # the precise problems, when check() fails
 
 
 def _is_str(v: Any) -> bool:
@@ -114,7 +115,8 @@ TOOL_VARS: dict[str, Var] = {
     "disk_max_used_percent": Var("percent", _is_percent, 90, "Used space above this fails the disk check."),
     "http_probes": Var("list of probes", _is_probe_list, [],
                        "HTTP probes: {name, url, via: orchestrator|host, status (200), match_version (bool), "
-                       "timeout (s)}."),
+                       "timeout (s)}.", explain=lambda v: [p for x in v for p in probe_problems(x)]
+                       if isinstance(v, list) else []),
 }
 
 KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS}

@@ -24,7 +24,7 @@ _ENV = jinja2.Environment(undefined=_Undefined, autoescape=False, keep_trailing_
 _SINGLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.S)
 # Names jinja2 or the engine provide themselves.
 BUILTINS = frozenset({"range", "lipsum", "dict", "cycler", "joiner", "namespace", "true", "false", "none",
-                      "True", "False", "None", "inventory_hostname", "hostvars"})
+                      "True", "False", "None", "inventory_hostname"})
 
 
 class TemplateError(Exception):

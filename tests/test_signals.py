@@ -37,8 +37,9 @@ def test_a_signal_ends_the_run_with_exit_3_and_kills_the_host_command(tmp_path, 
     code = ("import sys; from orchestrator.cli import run_playbook_task as r; "
             f"sys.exit(r('check', host='here', inventory_path='{tmp_path}/inv.yml', as_json=True, forks=1, "
             f"playbook_name='{tmp_path}/slow.yml'))")
+    env = {"SHAKEDOWN_ARTIFACTS": str(tmp_path / "artifacts"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={"SHAKEDOWN_ARTIFACTS": str(tmp_path / "artifacts"), "PATH": "/usr/bin:/bin"})
+                            text=True, env=env)
     try:
         wait_for(started.exists, "the slow task to start")
         sent = time.monotonic()

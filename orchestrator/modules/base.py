@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from orchestrator.errors import CommandTimeout
+from orchestrator.errors import InfraError
 from orchestrator.host import Host
 
 Status = Literal["ok", "failed", "skipped", "error"]
@@ -64,6 +64,10 @@ class Outcome:
         return cls(worst, reason, data or {}, checks)
 
 
+class DeadlineReached(InfraError):
+    """The task's own `timeout:` ran out before a command could start."""
+
+
 class Deadline:
     """The time budget of one task (its `timeout:`), shared by every command and retry inside it."""
 
@@ -83,7 +87,7 @@ class Deadline:
         if left is None:
             return default
         if left <= 0:
-            raise CommandTimeout("-", "task", self.seconds or 0)
+            raise DeadlineReached(f"the task's timeout of {self.seconds:g}s was reached")
         return left if default is None else min(default, left)
 
 
@@ -96,6 +100,7 @@ class TaskContext:
 class Module:
     name: ClassVar[str]
     params: ClassVar[dict[str, Param]] = {}
+    conditions: ClassVar[tuple[str, ...]] = ()  # params holding bare expressions (validated like `when`)
     doc: ClassVar[str] = ""
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:

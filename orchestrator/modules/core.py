@@ -38,6 +38,7 @@ class AssertModule(Module):
         "that": Param((list, str), required=True),
         "fail_msg": Param(str, default=""),
     }
+    conditions = ("that",)
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)

@@ -1,0 +1,152 @@
+"""The run directory: manifest.json, report.json, report.md, junit.xml, per-host folders and `latest`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from orchestrator import report
+from orchestrator.engine import CheckRecord, HostReport, RunResult
+
+
+@pytest.fixture(autouse=True)
+def artifacts(tmp_path: Path, monkeypatch) -> Path:
+    root = tmp_path / "artifacts"
+    monkeypatch.setenv("SHAKEDOWN_ARTIFACTS", str(root))
+    return root
+
+
+def sample() -> RunResult:
+    dev = HostReport("dev", [
+        CheckRecord("reachable", "ok", "ssh: round trip 5 ms", 0.01),
+        CheckRecord("containers: backend", "failed", "backend is unhealthy | exit 1", 0.2),
+        CheckRecord("http", "skipped", "no HTTP probes declared", 0.0),
+        CheckRecord("disk: /", "failed", "97% used", 0.05),
+    ])
+    agent = HostReport("agent", [CheckRecord("reachable", "error", "agent: SSH refused", 1.5)],
+                       unreachable="agent: SSH refused")
+    return RunResult({"dev": dev, "agent": agent}, started=1_700_000_000.0, ended=1_700_000_003.5)
+
+
+def write(result: RunResult | None = None, run_id: str | None = None) -> Path:
+    return report.write_run_dir(result or sample(), run_id or report.new_run_id(), "check", Path("/inv/lab.yml"))
+
+
+def test_run_id_is_utc_timestamp_plus_random_suffix():
+    first, second = report.new_run_id(), report.new_run_id()
+    assert re.fullmatch(r"\d{8}T\d{6}Z-[0-9a-f]{6}", first)
+    assert first != second
+
+
+def test_run_dir_goes_under_shakedown_artifacts(artifacts):
+    run_dir = write(run_id="20260101T000000Z-abcdef")
+    assert run_dir == artifacts / "20260101T000000Z-abcdef"
+    assert {p.name for p in run_dir.iterdir()} == {"manifest.json", "report.json", "report.md", "junit.xml",
+                                                   "dev", "agent"}
+    checks = json.loads((run_dir / "dev" / "checks.json").read_text())
+    assert [c["name"] for c in checks] == ["reachable", "containers: backend", "http", "disk: /"]
+
+
+def test_report_json_has_the_contract_fields():
+    run_dir = write(run_id="20260101T000000Z-000001")
+    data = json.loads((run_dir / "report.json").read_text())
+    assert data["verdict"] == "error" and data["exit_code"] == 3
+    assert data["run_id"] == "20260101T000000Z-000001"
+    assert data["task"] == "check"
+    assert set(data["hosts"]) == {"dev", "agent"}
+    dev = data["hosts"]["dev"]
+    assert dev["verdict"] == "fail"
+    assert [(c["name"], c["status"]) for c in dev["checks"]] == [
+        ("reachable", "ok"), ("containers: backend", "failed"), ("http", "skipped"), ("disk: /", "failed")]
+    assert dev["checks"][1]["reason"] == "backend is unhealthy | exit 1"
+    assert data["hosts"]["agent"]["verdict"] == "error"
+    assert data["hosts"]["agent"]["unreachable"] == "agent: SSH refused"
+    assert data["started"] == "2023-11-14T22:13:20Z"
+    # the same shape as `--json` prints
+    assert data == report.to_json(sample(), "20260101T000000Z-000001", "check")
+
+
+def test_manifest_records_run_and_inventory():
+    run_dir = write(run_id="20260101T000000Z-000002")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["run_id"] == "20260101T000000Z-000002"
+    assert manifest["inventory"] == "/inv/lab.yml"
+    assert manifest["hosts"] == ["dev", "agent"]
+    assert manifest["task"] == "check"
+    assert manifest["orchestrator_version"]
+
+
+def cells(row: str) -> list[str]:
+    """The cells of one markdown table row (an escaped `\\|` stays inside its cell)."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+
+
+def test_report_md_lists_every_check():
+    text = (write() / "report.md").read_text()
+    assert text.startswith("# shakedown check: ERROR")
+    assert "## dev: fail" in text and "## agent: error" in text
+    rows = [cells(line) for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert ["containers: backend", "failed"] in [r[:2] for r in rows]
+    assert all(len(r) == 3 for r in rows), rows  # a `|` in a reason must not add a column
+    backend = next(r for r in rows if r[0] == "containers: backend")
+    assert "backend is unhealthy" in backend[2] and "exit 1" in backend[2]
+
+
+def test_junit_counts_failures_errors_and_skips():
+    tree = ET.parse(write() / "junit.xml")
+    suites = {s.get("name"): s for s in tree.getroot().iter("testsuite")}
+    dev, agent = suites["check.dev"], suites["check.agent"]
+    assert (dev.get("tests"), dev.get("failures"), dev.get("errors"), dev.get("skipped")) == ("4", "2", "0", "1")
+    assert (agent.get("tests"), agent.get("failures"), agent.get("errors")) == ("1", "0", "1")
+    cases = {c.get("name"): c for c in dev.iter("testcase")}
+    assert cases["containers: backend"].find("failure").get("message") == "backend is unhealthy | exit 1"
+    assert cases["reachable"].find("failure") is None
+    assert cases["http"].find("skipped") is not None
+
+
+def test_latest_points_at_the_newest_run(artifacts):
+    first = write(run_id="20260101T000000Z-aaaaaa")
+    assert (artifacts / "latest").resolve() == first
+    second = write(run_id="20260101T000001Z-bbbbbb")
+    latest = artifacts / "latest"
+    assert latest.is_symlink()
+    assert latest.resolve() == second
+    assert json.loads((latest / "report.json").read_text())["run_id"] == "20260101T000001Z-bbbbbb"
+    assert not any(p.name.startswith(".latest") for p in artifacts.iterdir())
+
+
+def test_same_run_id_is_never_overwritten():
+    write(run_id="20260101T000000Z-cccccc")
+    with pytest.raises(FileExistsError):
+        write(run_id="20260101T000000Z-cccccc")
+
+
+def test_junit_survives_ansi_colours_in_reasons(run_playbook):
+    result = run_playbook("""\
+        - hosts: all
+          tasks:
+            - name: coloured
+              shell:
+                cmd: "printf '\\\\033[31merror\\\\033[0m\\\\n' >&2; exit 1"
+        """)
+    assert "\x1b[31m" in result.hosts["local"].checks[0].reason  # what compose/docker output looks like
+    tree = ET.parse(write(result) / "junit.xml")
+    assert tree.getroot().find(".//failure") is not None
+
+
+def test_report_md_keeps_multiline_reasons_in_one_row(run_playbook):
+    result = run_playbook("""\
+        - hosts: all
+          tasks:
+            - name: two lines
+              shell:
+                cmd: "echo first >&2; echo second >&2; exit 1"
+        """)
+    text = (write(result) / "report.md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| two lines |"))
+    assert "first" in row and "second" in row
+    assert len(cells(row)) == 3
