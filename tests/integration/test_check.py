@@ -106,3 +106,28 @@ def test_check_changes_nothing_on_the_host(healthy_stack):
     before = snapshot()
     assert invoke("check", "--host", "dev,local").rc == 0
     assert snapshot() == before
+
+
+def test_lab_status_json_gives_scripts_the_documented_keys(lab_up):
+    result = invoke("lab.status", "--json")
+    assert result.rc == 0, result.stderr
+    hosts = {h["name"]: h for h in result.json()["hosts"]}
+    assert set(hosts) == {"dev", "agent"}
+    dev = hosts["dev"]
+    assert dev["ssh"] == {"host": "127.0.0.1", "port": 2222, "user": "sd-dev", "key": str(spec.CLIENT_KEY)}
+    assert dev["docker_host"] == "unix:///var/lib/shakedown-lab/dev/docker.sock"
+    assert (dev["stack_dir"], dev["compose_project"], dev["up"]) == (str(spec.DEV.stack_dir), "sample", True)
+    assert dev["repo"].endswith("app.git") and hosts["agent"]["up"] is True
+
+
+def test_the_lab_inventory_matches_the_lab(lab_up):
+    from orchestrator import inventory
+
+    inv = inventory.load()
+    for lab_host in spec.HOSTS:
+        vars_ = inv.hosts[lab_host.name].vars
+        assert (vars_["ansible_host"], vars_["ansible_port"], vars_["ansible_user"]) == \
+            (lab_host.ssh_host, lab_host.ssh_port, lab_host.user)
+        assert vars_["ssh_known_hosts_file"] == str(spec.KNOWN_HOSTS)
+    assert inv.hosts["local"].vars["docker_host"] == spec.DEV.docker_host
+    assert inv.hosts["dev"].vars["stack_dir"] == str(spec.DEV.stack_dir)
