@@ -149,7 +149,7 @@ class Host:
 
     def wrap(self, command: str, limit: float, *, sudo: bool | None = None,
              env: dict[str, str] | None = None) -> str:
-        """The exact command line sent to the host (also used by --dry-run style plans)."""
+        """The command line that runs on the host (inside run()'s pid-tracking wrapper)."""
         variables = dict(NONINTERACTIVE_ENV)
         if self.spec.get("docker_host"):
             variables["DOCKER_HOST"] = self.spec.get("docker_host")
