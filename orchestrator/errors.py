@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 EXIT_PASS = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -51,6 +54,12 @@ class CommandTimeout(CommandError):
     def __init__(self, host: str, command: str, timeout: float, stderr: str = ""):
         self.timeout = timeout
         super().__init__(host, command, None, stderr, note=f"timed out after {timeout:g}s")
+
+
+def did_you_mean(word: object, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def tail(text: str, lines: int = 5, chars: int = 600) -> str:

@@ -8,7 +8,6 @@ the engine.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator import settings, yamlsrc
-from orchestrator.errors import BadInput
+from orchestrator.errors import BadInput, did_you_mean
 
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "inventory" / "lab.yml"
 GROUP_KEYS = ("hosts", "vars", "children")
@@ -133,7 +132,7 @@ class _Loader:
         for k in body:
             if k not in GROUP_KEYS:
                 raise BadInput(f"{yamlsrc.where(body, k, where)}: unknown key {k!r} in group {name!r}"
-                               f"{_suggest(k, GROUP_KEYS)} (allowed: {', '.join(GROUP_KEYS)})")
+                               f"{did_you_mean(k, GROUP_KEYS)} (allowed: {', '.join(GROUP_KEYS)})")
         if body.get("vars") is not None:
             g.vars.update(self.vars(body["vars"], yamlsrc.where(body, "vars", where), g.origins))
         self.hosts(g, body.get("hosts"), yamlsrc.where(body, "hosts", where))
@@ -203,7 +202,7 @@ def _check_var(name: str, value: Any, where: str) -> None:
     if spec is None:
         if name.startswith("ansible_"):
             raise BadInput(f"{where}: unknown connection variable {name!r}"
-                           f"{_suggest(name, settings.CONNECTION_VARS)}")
+                           f"{did_you_mean(name, settings.CONNECTION_VARS)}")
         return
     if not spec.check(value):
         details = spec.explain(value) if spec.explain else []
@@ -211,10 +210,6 @@ def _check_var(name: str, value: Any, where: str) -> None:
             raise BadInput(f"{where}: {name}: {'; '.join(details)}")
         raise BadInput(f"{where}: {name} must be a {spec.kind}, got {value!r}")
 
-
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _depth(groups: dict[str, Group], name: str) -> int:

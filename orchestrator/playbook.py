@@ -7,13 +7,12 @@ keywords `name, when, register, timeout, retries, delay, until, ignore_errors`.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from orchestrator import templating, yamlsrc
-from orchestrator.errors import BadInput
+from orchestrator.errors import BadInput, did_you_mean
 from orchestrator.inventory import HostSpec
 from orchestrator.modules import MODULES
 
@@ -107,7 +106,7 @@ def _task(raw: Any, parent: str) -> Task:
     for key in module_keys:
         if key not in MODULES:
             raise BadInput(f"{yamlsrc.where(raw, key, where)}: unknown module or keyword {key!r}"
-                           f"{_suggest(key, [*MODULES, *TASK_KEYS])}")
+                           f"{did_you_mean(key, [*MODULES, *TASK_KEYS])}")
     if len(module_keys) > 1:
         raise BadInput(f"{where}: a task names exactly one module, this one names {', '.join(module_keys)}")
     is_block = "block" in raw
@@ -194,12 +193,8 @@ def _unknown_keys(raw: dict[str, Any], allowed: set[str], what: str, where: str)
     for key in raw:
         if key not in allowed:
             raise BadInput(f"{yamlsrc.where(raw, key, where)}: unknown {what} keyword {key!r}"
-                           f"{_suggest(key, allowed)}")
+                           f"{did_you_mean(key, allowed)}")
 
-
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # -- whole-playbook validation against the hosts it will run on -----------------------------------------

@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_for(condition, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)  # poll interval of a deadline-bounded wait
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -41,7 +34,7 @@ def test_a_signal_ends_the_run_with_exit_3_and_kills_the_host_command(tmp_path, 
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     try:
-        wait_for(started.exists, "the slow task to start")
+        wait_for(started.exists, "the slow task to start", timeout=20, interval=0.05)
         sent = time.monotonic()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
@@ -52,4 +45,4 @@ def test_a_signal_ends_the_run_with_exit_3_and_kills_the_host_command(tmp_path, 
     assert time.monotonic() - sent < 15
     assert '"exit_code": 3' in out
     wait_for(lambda: subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 1,
-             "the host command to be killed")
+             "the host command to be killed", timeout=20, interval=0.05)

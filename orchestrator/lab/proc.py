@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from orchestrator.errors import tail
+
 from .errors import EXIT_INFRA, LabError
 
 T = TypeVar("T")
@@ -61,7 +63,7 @@ def run(
     except subprocess.TimeoutExpired as exc:
         raise LabError(f"command {' '.join(argv)!r} timed out after {timeout:g}s", EXIT_INFRA) from exc
     if check and proc.returncode != 0:
-        detail = tail_text(proc.stderr or proc.stdout)
+        detail = tail(proc.stderr or proc.stdout, lines=8, chars=2000)
         raise LabError(f"command {' '.join(argv)!r} exited {proc.returncode}: {detail}", EXIT_INFRA)
     return proc
 
@@ -76,13 +78,9 @@ def run_bytes(argv: Sequence[str], data: bytes, *, timeout: float, extra_env: Ma
         raise LabError(f"command {' '.join(argv)!r} timed out after {timeout:g}s", EXIT_INFRA) from exc
     out = proc.stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
-        detail = tail_text(proc.stderr.decode("utf-8", "replace") or out)
+        detail = tail(proc.stderr.decode("utf-8", "replace") or out, lines=8, chars=2000)
         raise LabError(f"command {' '.join(argv)!r} exited {proc.returncode}: {detail}", EXIT_INFRA)
     return out
-
-
-def tail_text(text: str, lines: int = 8) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def tail_file(path: Path, lines: int = 15) -> str:
@@ -90,7 +88,7 @@ def tail_file(path: Path, lines: int = 15) -> str:
         with path.open("rb") as fh:
             fh.seek(0, os.SEEK_END)
             fh.seek(max(0, fh.tell() - 16384))
-            return tail_text(fh.read().decode("utf-8", "replace"), lines)
+            return tail(fh.read().decode("utf-8", "replace"), lines=lines, chars=4000)
     except OSError as exc:
         return f"(cannot read {path}: {exc.strerror})"
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from orchestrator import lab
-from tests.integration.labkit import quietly_healthy, stack_healthy, wait_for
+from tests.integration.labkit import quietly_healthy, stack_healthy
+from tests.waiting import wait_for
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from orchestrator.lab import spec
 
@@ -47,18 +44,6 @@ def docker(*args: str, host: spec.HostSpec = spec.DEV, check: bool = True, timeo
            ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", "-H", host.docker_host, *args], capture_output=True, text=True,
                           timeout=timeout, check=check, stdin=subprocess.DEVNULL)
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 60, interval: float = 0.2) -> Any:
-    """Poll until `condition()` is truthy; fail naming `what` and the last value when the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)  # polling interval of a deadline-bounded wait, not a fixed delay
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
 def container_of(service: str) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab import spec
-from tests.integration.labkit import container_of, docker, health, invoke, wait_for
+from tests.integration.labkit import container_of, docker, health, invoke
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.lab
 EXPECTED_OK = {"reachable", "docker engine", "containers: backend", "containers: frontend", "containers: scanner",

@@ -18,7 +18,8 @@ from orchestrator import inventory
 from orchestrator.errors import CommandTimeout
 from orchestrator.host import Host
 from orchestrator.lab import spec
-from tests.integration.labkit import invoke, wait_for
+from tests.integration.labkit import invoke
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -126,9 +127,8 @@ def test_unknown_host_key_is_refused_unless_the_inventory_accepts_new_keys(tmp_p
 
 def test_a_changed_host_key_is_refused_even_when_accepting_new_keys(tmp_path, lab_up):
     wrong = tmp_path / "known_hosts"
-    other_key = spec.AGENT.host_key.with_suffix(".pub") if spec.AGENT.host_key.with_suffix(".pub").exists() else None
-    assert other_key, "agent host public key missing"
-    key_type, key_b64 = other_key.read_text().split()[:2]
+    # A real key, but the agent's: what a rebuilt or impostor dev host would present.
+    key_type, key_b64 = spec.AGENT.host_key.with_suffix(".pub").read_text().split()[:2]
     wrong.write_text(f"[127.0.0.1]:2222 {key_type} {key_b64}\n")
     inv = write_inventory(tmp_path, dev_host_vars(wrong, "      ssh_accept_new_host_keys: true\n"))
     result = invoke("check", "--host", "target", "--json", "--inventory", str(inv))
