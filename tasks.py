@@ -28,6 +28,45 @@ def check(c, host="all", inventory=None, json=False, forks=10):
         raise Exit(code=code)
 
 
+@task(help={**{k: v for k, v in COMMON_HELP.items() if k != "forks"},
+            "host": "The host to borrow (exactly one; default dev).",
+            "branch": "Branch of the stack's repository to deploy and test (validated as a git ref name).",
+            "mode": "`targeted` (default): health checks and the stack's test command; `check`: health checks only.",
+            "keep": "Leave the branch deployed (no restore); the lease and journal stay for `invoke restore`.",
+            "dry_run": "Print the whole plan (commands per host) and change nothing.",
+            "test_timeout": "Seconds the test command may run (default 600); killed on the host after that.",
+            "ready_timeout": "Seconds to wait for readiness (default: the inventory's ready_timeout)."},
+      auto_shortflags=False)
+def e2e(c, branch=None, host="dev", inventory=None, mode="targeted", keep=False, dry_run=False, test_timeout=600,
+        ready_timeout=None, json=False):
+    """Borrow a host, deploy --branch, wait until ready, test it, and restore the host exactly (playbooks/e2e.yml).
+
+    Exit codes: 0 GREEN, 1 RED (the branch failed), 2 bad input, 3 infrastructure (unreachable, leased,
+    interrupted, or the restore could not be verified).
+    """
+    from orchestrator.cli import run_e2e
+
+    code = run_e2e(host=host, branch=branch, inventory_path=inventory, mode=mode, keep=keep, dry_run=dry_run,
+                   test_timeout=test_timeout, ready_timeout=ready_timeout, as_json=json)
+    if code:
+        raise Exit(code=code)
+
+
+@task(help={"host": "The host to restore (one).", "inventory": COMMON_HELP["inventory"], "json": COMMON_HELP["json"],
+            "force": "Restore even though the lease's holder may still be alive (it runs on another machine)."},
+      auto_shortflags=False)
+def restore(c, host=None, inventory=None, force=False, json=False):
+    """Finish an interrupted e2e from the journal on the host: undo, verify, release the lease.
+
+    Exit codes: 0 restored (or nothing to restore), 2 bad input, 3 leased by a live run or not verified.
+    """
+    from orchestrator.cli import run_restore
+
+    code = run_restore(host=host, inventory_path=inventory, force=force, as_json=json)
+    if code:
+        raise Exit(code=code)
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
@@ -53,4 +92,4 @@ def lab_status(c, json=False):
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, lab)
+ns = Collection(check, e2e, restore, lab)

@@ -38,11 +38,11 @@ def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_js
             result = engine.run(book, targets, forks=forks)
         run_dir = report.write_run_dir(result, run_id, task, inv.path)
     except ShakedownError as exc:
-        return _fail(exc, run_id, as_json, err)
+        return fail(exc, run_id, as_json, err)
     except KeyboardInterrupt:
-        return _fail(InfraError("interrupted (SIGINT/SIGTERM) before a verdict"), run_id, as_json, err)
+        return fail(InfraError("interrupted (SIGINT/SIGTERM) before a verdict"), run_id, as_json, err)
     except OSError as exc:
-        return _fail(InfraError(f"cannot write the run directory: {exc}"), run_id, as_json, err)
+        return fail(InfraError(f"cannot write the run directory: {exc}"), run_id, as_json, err)
     if as_json:
         print(json.dumps(report.to_json(result, run_id, task), indent=2))
     report.print_human(result, run_id, run_dir, out, title=f"shakedown {task} --host {host}")
@@ -55,7 +55,8 @@ def _console(stderr: bool) -> Console:
     return Console(stderr=stderr, highlight=False, width=None if probe.is_terminal else 160)
 
 
-def _fail(exc: ShakedownError, run_id: str, as_json: bool, err: Console) -> int:
+def fail(exc: ShakedownError, run_id: str, as_json: bool, err: Console) -> int:
+    """Print a run-level error (stderr, and the --json shape on stdout); return its exit code."""
     code = exc.exit_code
     kind = "bad input" if code == EXIT_BAD_INPUT else "error"
     err.print(f"[bold red]{kind}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
@@ -119,3 +120,34 @@ def _print_lab_status(status: dict[str, Any], as_json: bool) -> None:
         t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-",
                   "[green]up[/]" if h["up"] else "[red]down[/]")
     _console(stderr=False).print(t)
+
+
+def run_e2e(*, host: str, branch: str | None, inventory_path: str | None, mode: str, keep: bool, dry_run: bool,
+            test_timeout: Any, ready_timeout: Any, as_json: bool) -> int:
+    from orchestrator.e2e.runner import Options
+    from orchestrator.e2e.runner import run_e2e as run
+
+    try:
+        if not branch:
+            raise BadInput("--branch is required (e.g. invoke e2e --branch feature/x --host dev)")
+        opts = Options(host, branch, inventory_path, mode, keep, dry_run, _number("--test-timeout", test_timeout),
+                       None if ready_timeout is None else _number("--ready-timeout", ready_timeout), as_json)
+    except BadInput as exc:
+        return fail(exc, report.new_run_id(), as_json, _console(stderr=True))
+    return run(opts, _console(stderr=as_json), _console(stderr=True))
+
+
+def run_restore(*, host: str | None, inventory_path: str | None, force: bool, as_json: bool) -> int:
+    from orchestrator.e2e.runner import run_restore as run
+
+    if not host:
+        return fail(BadInput("--host is required (the host whose journal to restore from)"), report.new_run_id(),
+                    as_json, _console(stderr=True))
+    return run(host, inventory_path, force, as_json, _console(stderr=as_json), _console(stderr=True))
+
+
+def _number(flag: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{flag} must be a number of seconds, got {value!r}") from None

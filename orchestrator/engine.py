@@ -9,7 +9,6 @@ the task's `timeout`. An unreachable host stops running tasks; the rest are repo
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator import templating
+from orchestrator.cancel import CANCEL
 from orchestrator.errors import (
     EXIT_FAILED,
     EXIT_INFRA,
@@ -30,8 +30,6 @@ from orchestrator.host import Host
 from orchestrator.inventory import HostSpec
 from orchestrator.modules import MODULES, Deadline, Outcome, TaskContext
 from orchestrator.playbook import Play, Playbook, Task, in_play, play_variables
-
-CANCEL = threading.Event()  # set on SIGINT/SIGTERM: retry waits end at once and no new task starts
 
 
 @dataclass
@@ -89,9 +87,10 @@ class HostRunner:
     """Runs one play's tasks on one host, keeping that host's variables and report."""
 
     def __init__(self, host: Host, variables: dict[str, Any], play: Play, report: HostReport,
-                 listener: Listener | None = None):
+                 listener: Listener | None = None, resources: dict[str, Any] | None = None):
         self.host, self.vars, self.play, self.report = host, variables, play, report
         self.listener = listener
+        self.resources = resources or {}
 
     def run(self) -> None:
         # A failure is recorded already; the host's play just ends here, as in Ansible.
@@ -130,7 +129,10 @@ class HostRunner:
 
     def attempt(self, task: Task) -> Outcome:
         """Run the module, retrying until `until` holds, within the task's deadline."""
-        deadline = Deadline(task.timeout)
+        try:
+            deadline = Deadline(_seconds(task.timeout, self.vars))
+        except (templating.TemplateError, ValueError) as exc:
+            return Outcome("error", f"{task.where}: timeout: {exc}")
         attempts = 1 + (task.retries or 0) if task.until else 1
         outcome = observed = Outcome("error", "not run")
         number = 0
@@ -163,7 +165,7 @@ class HostRunner:
             problems = module.check_args(args)
             if problems:
                 return Outcome("error", f"{task.where}: {'; '.join(problems)}")
-            outcome = module.run(self.host, args, TaskContext(deadline, self.vars))
+            outcome = module.run(self.host, args, TaskContext(deadline, self.vars, self.resources))
             return Outcome("error", "cancelled by SIGINT/SIGTERM") if CANCEL.is_set() else outcome
         except templating.TemplateError as exc:
             return Outcome("error", f"{task.where}: {exc}")
@@ -210,6 +212,15 @@ class HostRunner:
                 self._store(sub, Outcome("skipped", why), 0.0)
 
 
+def _seconds(timeout: float | str | None, variables: dict[str, Any]) -> float | None:
+    if not isinstance(timeout, str):
+        return timeout
+    value = templating.render(timeout, variables)
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or float(value) <= 0:
+        raise ValueError(f"must render to a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 def _describe(outcome: Outcome) -> str:
     """The last observed value, Goss style: what a person needs to see why a wait gave up."""
     text = outcome.status + (f" ({outcome.reason})" if outcome.reason else "")
@@ -218,16 +229,21 @@ def _describe(outcome: Outcome) -> str:
 
 
 def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars: dict[str, Any] | None = None,
-        listener: Listener | None = None) -> RunResult:
-    """Run every play of `book` on the `targets` it selects; one connection per host for the whole run."""
+        listener: Listener | None = None, hosts: dict[str, Host] | None = None,
+        resources: dict[str, Any] | None = None) -> RunResult:
+    """Run every play of `book` on the `targets` it selects; one connection per host for the whole run.
+
+    `hosts` lends already-open Hosts (the caller closes them); `resources` reach modules as ctx.resources.
+    """
     result = RunResult({s.name: HostReport(s.name) for s in targets}, time.time())
-    hosts = {s.name: Host(s) for s in targets}
+    lent = hosts or {}
+    hosts = {s.name: lent.get(s.name) or Host(s) for s in targets}
     try:
         for play in book.plays:
             selected = [s for s in targets if in_play(s, play)]
             with ThreadPoolExecutor(max_workers=max(1, min(forks, len(selected) or 1))) as pool:
                 futures = [pool.submit(_run_host, hosts[s.name], s, play, result.hosts[s.name], extra_vars,
-                                       listener) for s in selected]
+                                       listener, resources) for s in selected]
                 try:
                     for future in futures:
                         future.result()
@@ -238,15 +254,16 @@ def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars:
                         host.cancel()
                     raise
     finally:
-        for host in hosts.values():
-            host.close()
+        for name, host in hosts.items():
+            if name not in lent:
+                host.close()
         result.ended = time.time()
     return result
 
 
 def _run_host(host: Host, spec: HostSpec, play: Play, report: HostReport, extra_vars: dict[str, Any] | None,
-              listener: Listener | None) -> None:
+              listener: Listener | None, resources: dict[str, Any] | None) -> None:
     variables = play_variables(spec, play, extra_vars)
     variables["inventory_hostname"] = spec.name
-    HostRunner(host, variables, play, report, listener).run()
+    HostRunner(host, variables, play, report, listener, resources).run()
 

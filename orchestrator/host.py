@@ -97,18 +97,21 @@ class Host:
         self.close()
 
     # -- commands ---------------------------------------------------------------------------------
-    def run(self, command: str, *, timeout: float | None = None, warn: bool = False,
-            sudo: bool | None = None, env: dict[str, str] | None = None) -> Result:
+    def run(self, command: str, *, timeout: float | None = None, warn: bool = False, sudo: bool | None = None,
+            env: dict[str, str] | None = None, pidfile: str | None = None) -> Result:
         """Run a POSIX sh command; bounded on the host by `timeout` (default: command_timeout).
 
-        `env` is inlined into the command line, so it must never carry a secret.
+        `env` is inlined into the command line, so it must never carry a secret. `pidfile` (default: a
+        fresh one in /tmp) is where the host records the command's pid while it runs, so that someone
+        else (e.g. `invoke restore` after this process died) can end it.
         With warn=False a non-zero exit raises CommandError; a timeout always raises CommandTimeout.
         """
         limit = float(timeout) if timeout is not None else self.default_timeout
         if limit <= 0:
             raise CommandTimeout(self.name, command, limit)
-        pidfile = f"/tmp/.shakedown-cmd-{secrets.token_hex(8)}.pid"
-        wrapped = f"sh -c {shlex.quote(_TRACK)} track {pidfile} " + self.wrap(command, limit, sudo=sudo, env=env)
+        pidfile = pidfile or f"/tmp/.shakedown-cmd-{secrets.token_hex(8)}.pid"
+        wrapped = (f"sh -c {shlex.quote(_TRACK)} track {shlex.quote(pidfile)} "
+                   + self.wrap(command, limit, sudo=sudo, env=env))
         self.connect()
         start = time.monotonic()
         with self._lock:
@@ -139,7 +142,7 @@ class Host:
             pidfiles = sorted(self._running)
         if not pidfiles or self._conn is None:
             return
-        files = " ".join(pidfiles)
+        files = " ".join(shlex.quote(f) for f in pidfiles)
         kill = f"for f in {files}; do [ -s \"$f\" ] && kill -TERM \"$(cat \"$f\")\" 2>/dev/null; done; true"
         if self.spec.get("ansible_become"):
             kill = f"sudo -n sh -c {shlex.quote(kill)}"

@@ -2,7 +2,8 @@
 
 Shape (a subset of Ansible's): a list of plays `{name, hosts, vars, ignore_errors, tasks}`; a task is
 either one module call `{<module>: {args}}` or a `block` with optional `rescue` / `always`, plus the
-keywords `name, when, register, timeout, retries, delay, until, ignore_errors`.
+keywords `name, when, register, timeout, retries, delay, until, ignore_errors`. `- import_tasks: FILE`
+(relative to the including file) splices in a file holding a list of tasks, at load time, as Ansible does.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Task:
     args: dict[str, Any] = field(default_factory=dict)
     when: str | bool | None = None
     register: str | None = None
-    timeout: float | None = None
+    timeout: float | str | None = None  # seconds, or a template rendering to seconds
     retries: int | None = None
     delay: float = 1.0
     until: str | None = None
@@ -94,11 +95,39 @@ def _play(raw: Any, where: str) -> Play:
     hosts = raw.get("hosts", "all")
     if not isinstance(hosts, str):
         raise BadInput(f"{yamlsrc.where(raw, 'hosts', where)}: hosts must be a pattern string like 'all'")
-    return Play(str(raw.get("name", "play")), where, hosts, dict(play_vars), [_task(t, where) for t in tasks],
+    base = Path(where.rsplit(":", 1)[0]).parent
+    return Play(str(raw.get("name", "play")), where, hosts, dict(play_vars), _tasks(tasks, where, base),
                 _bool(raw, "ignore_errors", where) or False)
 
 
-def _task(raw: Any, parent: str) -> Task:
+def _tasks(items: list[Any], where: str, base: Path, seen: tuple[Path, ...] = ()) -> list[Task]:
+    """Parse a task list, splicing in `import_tasks` files (cycles refused)."""
+    found: list[Task] = []
+    for raw in items:
+        if isinstance(raw, dict) and "import_tasks" in raw:
+            found += _import(raw, yamlsrc.where(raw, "import_tasks", where), base, seen)
+        else:
+            found.append(_task(raw, where, base, seen))
+    return found
+
+
+def _import(raw: dict[str, Any], where: str, base: Path, seen: tuple[Path, ...]) -> list[Task]:
+    _unknown_keys(raw, {"import_tasks", "name"}, "import_tasks", where)
+    name = raw["import_tasks"]
+    if not isinstance(name, str) or not name:
+        raise BadInput(f"{where}: import_tasks must name a task file, got {name!r}")
+    path = (base / name).resolve()
+    if path in seen:
+        raise BadInput(f"{where}: import_tasks cycle: {' -> '.join(str(p) for p in (*seen, path))}")
+    if not path.is_file():
+        raise BadInput(f"{where}: import_tasks: no such file {path}")
+    data = yamlsrc.load(path)
+    if not isinstance(data, list) or not data:
+        raise BadInput(f"{path}:1: a task file is a non-empty list of tasks")
+    return _tasks(data, f"{path}:1", path.parent, (*seen, path))
+
+
+def _task(raw: Any, parent: str, base: Path = PLAYBOOK_DIR, seen: tuple[Path, ...] = ()) -> Task:
     where = yamlsrc.where(raw, None, parent)
     if not isinstance(raw, dict):
         raise BadInput(f"{where}: a task must be a mapping, got {raw!r}")
@@ -118,29 +147,35 @@ def _task(raw: Any, parent: str) -> Task:
     task.when = _cond(raw, "when", where)
     task.until = _cond(raw, "until", where)
     task.register = _register(raw, where)
-    task.timeout = _number(raw, "timeout", where, positive=True)
+    timeout = raw.get("timeout")
+    task.timeout = timeout if templating.is_template(timeout) else _number(raw, "timeout", where, positive=True)
     retries = _number(raw, "retries", where)
     task.retries = int(retries) if retries is not None else (3 if task.until else None)
     delay = _number(raw, "delay", where)
     task.delay = 1.0 if delay is None else delay
     task.ignore_errors = _bool(raw, "ignore_errors", where)
     if is_block:
-        task.block = _task_list(raw, "block", where, required=True)
-        task.rescue = _task_list(raw, "rescue", where)
-        task.always = _task_list(raw, "always", where)
+        task.block = _task_list(raw, "block", where, base, seen, required=True)
+        task.rescue = _task_list(raw, "rescue", where, base, seen)
+        task.always = _task_list(raw, "always", where, base, seen)
+        if task.ignore_errors is not None:  # as in Ansible, a block's ignore_errors is its tasks' default
+            for sub in task.walk()[1:]:
+                if sub.ignore_errors is None:
+                    sub.ignore_errors = task.ignore_errors
     else:
         task.module = module_keys[0]
         task.args = _args(raw, task.module, where)
     return task
 
 
-def _task_list(raw: dict[str, Any], key: str, where: str, required: bool = False) -> list[Task]:
+def _task_list(raw: dict[str, Any], key: str, where: str, base: Path, seen: tuple[Path, ...],
+               required: bool = False) -> list[Task]:
     value = raw.get(key)
     if value is None and not required:
         return []
     if not isinstance(value, list) or not value:
         raise BadInput(f"{yamlsrc.where(raw, key, where)}: {key} must be a non-empty list of tasks")
-    return [_task(t, where) for t in value]
+    return _tasks(value, where, base, seen)
 
 
 def _args(raw: dict[str, Any], module: str, where: str) -> dict[str, Any]:
@@ -240,6 +275,7 @@ def _validate_task(task: Task, known: set[str], static: dict[str, Any], host: st
     plain = {k: v for k, v in task.args.items() if not module or k not in module.conditions}
     exprs = [v for k, v in task.args.items() if module and k in module.conditions]
     for label, value, is_condition in (("when", task.when, True), ("until", task.until, True),
+                                       ("timeout", task.timeout if isinstance(task.timeout, str) else None, False),
                                        (task.module or "block", plain, False), (task.module, exprs, True)):
         if value is None or isinstance(value, bool):
             continue

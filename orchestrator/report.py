@@ -39,7 +39,8 @@ def artifacts_root() -> Path:
     return Path(os.environ.get("SHAKEDOWN_ARTIFACTS") or ARTIFACTS)
 
 
-def to_json(result: RunResult, run_id: str, task: str) -> dict[str, Any]:
+def to_json(result: RunResult, run_id: str, task: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The --json / report.json shape (design.md); `extra` adds task-specific top-level fields."""
     return {
         "schema": REPORT_SCHEMA,
         "task": task,
@@ -51,6 +52,7 @@ def to_json(result: RunResult, run_id: str, task: str) -> dict[str, Any]:
         "hosts": {name: {"verdict": h.verdict, "unreachable": h.unreachable,
                          "checks": [c.public() for c in h.checks]}
                   for name, h in result.hosts.items()},
+        **(extra or {}),
     }
 
 
@@ -79,18 +81,27 @@ def print_human(result: RunResult, run_id: str, run_dir: Path | None, console: C
                   f"in {elapsed:.2f}s, run {run_id}{where}", highlight=False)
 
 
-def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path) -> Path:
+def run_dir_for(run_id: str) -> Path:
+    """The run's directory, created now so a task can write into it while it runs (e.g. a test log)."""
+    path = artifacts_root() / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path,
+                  extra: dict[str, Any] | None = None) -> Path:
     root = artifacts_root()
-    run_dir = root / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    data = to_json(result, run_id, task)
+    run_dir = run_dir_for(run_id)
+    if (run_dir / "report.json").exists():
+        raise FileExistsError(f"{run_dir} already holds a report")  # run ids are unique: never overwrite
+    data = to_json(result, run_id, task, extra)
     _write(run_dir / "report.json", json.dumps(data, indent=2))
     _write(run_dir / "manifest.json", json.dumps(_manifest(result, run_id, task, inventory), indent=2))
     _write(run_dir / "report.md", _markdown(data))
     _write(run_dir / "junit.xml", _junit(result, task))
     for name, host in result.hosts.items():
         host_dir = run_dir / name
-        host_dir.mkdir()
+        host_dir.mkdir(exist_ok=True)
         _write(host_dir / "checks.json", json.dumps([c.public() for c in host.checks], indent=2))
     _point_latest(root, run_id)
     return run_dir
@@ -116,6 +127,9 @@ def _markdown(data: dict[str, Any]) -> str:
     lines = [f"# shakedown {data['task']}: {data['verdict'].upper()}", "",
              f"- run: `{data['run_id']}`", f"- started: {data['started']}", f"- ended: {data['ended']}",
              f"- exit code: {data['exit_code']}", ""]
+    if "e2e" in data:
+        lines += [f"- {k}: {_md_cell(str(v))}" for k, v in data["e2e"].items() if not isinstance(v, dict | list)]
+        lines.append("")
     for name, host in data["hosts"].items():
         lines += [f"## {name}: {host['verdict']}", "", "| check | status | detail |", "|---|---|---|"]
         lines += [f"| {_md_cell(c['name'])} | {c['status']} | {_md_cell(c['reason'])} |" for c in host["checks"]]

@@ -68,6 +68,34 @@ def probe_problems(probe: Any) -> list[str]:
     return problems
 
 
+PEER_KEYS = {"host", "file", "replace", "reload"}
+
+
+def peer_problems(peer: Any) -> list[str]:
+    """What is wrong with one e2e_peers entry: {host, file, replace: {old: new}, reload (optional command)}."""
+    if not isinstance(peer, dict):
+        return [f"peer must be a mapping, got {peer!r}"]
+    problems = [f"unknown peer key {k!r} (allowed: {', '.join(sorted(PEER_KEYS))})" for k in peer
+                if k not in PEER_KEYS]
+    for key in ("host", "file"):
+        if not _is_str(peer.get(key)):
+            problems.append(f"peer {key} must be a non-empty string, got {peer.get(key)!r}")
+    if isinstance(peer.get("file"), str) and not peer["file"].startswith("/"):
+        problems.append(f"peer file must be an absolute path, got {peer['file']!r}")
+    replace = peer.get("replace")
+    if not (isinstance(replace, dict) and replace and all(_is_str(k) and isinstance(v, str)
+                                                          for k, v in replace.items())):
+        problems.append("peer replace must map each text to find to its replacement (strings), e.g. "
+                        "{'http://ci:8080': 'http://dev:8080'}")
+    if "reload" in peer and not _is_str(peer["reload"]):
+        problems.append("peer reload must be a shell command")
+    return problems
+
+
+def _is_str_map(v: Any) -> bool:
+    return isinstance(v, dict) and all(_is_str(k) and isinstance(x, str) for k, x in v.items())
+
+
 def _is_probe_list(v: Any) -> bool:
     return isinstance(v, list) and not any(probe_problems(p) for p in v)
 
@@ -119,7 +147,37 @@ TOOL_VARS: dict[str, Var] = {
                        if isinstance(v, list) else []),
 }
 
-KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS}
+# What `invoke e2e` / `invoke restore` read (checked when an e2e starts, not by `check`).
+E2E_VARS: dict[str, Var] = {
+    "state_dir": Var("string", _is_str, None,
+                     "Directory on the host (mode 0700) for shakedown's lease, journal, snapshots and e2e checkout."),
+    "stack_repo": Var("string", _is_str, None,
+                      "Git URL or path of the stack's repository (default: the stack checkout's origin)."),
+    "config_files": Var("list of strings", _is_str_list, [".env"],
+                        "Stack config files snapshotted and verified by hash (relative to stack_dir, or absolute); "
+                        "relative ones seed the e2e checkout."),
+    "secret_files": Var("list of strings", _is_str_list, [".env"],
+                        "KEY=value files whose values are secrets: fingerprinted by hash on the host only."),
+    "data_dirs": Var("list of strings", _is_str_list, [],
+                     "Persistent data directories that must be the same before and after an e2e."),
+    "test_command": Var("string", _is_str, None,
+                        "The stack's test command, run on the host in the e2e checkout (--mode targeted)."),
+    "compose_command": Var("string", _is_str, None,
+                           "Compose CLI (default: `docker compose` if present, else `docker-compose`)."),
+    "compose_env": Var("mapping of strings", _is_str_map, {},
+                       "Environment for compose commands (no secrets: it is part of the command line)."),
+    "e2e_peers": Var("list of peers", lambda v: isinstance(v, list) and not any(peer_problems(p) for p in v), [],
+                     "Hosts borrowed during an e2e: {host, file, replace: {old: new}, reload}; file is backed up, "
+                     "edited on its host and restored.",
+                     explain=lambda v: [p for x in v for p in peer_problems(x)] if isinstance(v, list) else []),
+    "deploy_timeout": Var("positive number", _is_positive, 900, "Seconds for checkout + build + start of a branch."),
+    "ready_timeout": Var("positive number", _is_positive, 180,
+                         "Seconds for the stack to become ready (after deploy and after restore)."),
+    "min_free_mb": Var("positive number", _is_positive, 1024,
+                       "An e2e refuses to start with less free space (MB) in state_dir."),
+}
+
+KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS}
 
 
 def default(name: str) -> Any:

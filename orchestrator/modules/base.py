@@ -95,6 +95,7 @@ class Deadline:
 class TaskContext:
     deadline: Deadline
     variables: dict[str, Any]  # read-only view for modules that evaluate expressions (assert)
+    resources: dict[str, Any] = field(default_factory=dict)  # run-wide objects, e.g. the e2e session
 
 
 class Module:

@@ -1,0 +1,208 @@
+"""The e2e vocabulary: borrow peers, snapshot, deploy a branch, run the stack's tests, restore.
+
+Each module describes its changes as Steps (command + undo) and applies them through the run's Session,
+which journals every step on the host before making it. They only work inside `invoke e2e`, which
+creates the session (orchestrator/e2e/runner.py); the restore is guaranteed there too, whatever the
+playbook says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shlex
+from pathlib import Path
+from typing import Any
+
+from orchestrator.e2e import journal, lease, scripts, testrun
+from orchestrator.e2e.journal import Command
+from orchestrator.e2e.session import Session, Step
+from orchestrator.errors import InfraError
+from orchestrator.host import Host
+from orchestrator.modules.base import Module, Outcome, Param, TaskContext
+
+
+def session_of(ctx: TaskContext) -> Session:
+    session = ctx.resources.get("session")
+    if not isinstance(session, Session):
+        raise InfraError("this module only runs inside `invoke e2e` (it needs the run's journal and lease)")
+    return session
+
+
+class SessionModule(Module):
+    def steps(self, session: Session, args: dict[str, Any]) -> list[Step]:
+        raise NotImplementedError
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        for step in self.steps(session, self.with_defaults(args)):
+            session.apply(step)
+        return Outcome("ok", changed=True)
+
+
+class BorrowPeers(SessionModule):
+    name = "borrow_peers"
+    doc = "Back up each e2e_peers file on its host, then repoint it (text replacements made on that host)."
+
+    def steps(self, session: Session, args: dict[str, Any]) -> list[Step]:
+        steps = []
+        for peer in session.cfg.peers:
+            backup = f"{peer.file}.shakedown-{session.run_id}"
+            pairs = [x for old, new in peer.replace.items() for x in (old, new)]
+            undo = [Command(peer.host, scripts.call(scripts.PEER_RESTORE, peer.file, backup), 60,
+                            f"restore {peer.file}")]
+            if peer.reload:
+                undo.append(Command(peer.host, peer.reload, 120, f"reload {peer.host} after restore"))
+            steps.append(Step(f"borrow {peer.host} ({peer.file})",
+                              Command(peer.host, scripts.call(scripts.PEER_BORROW, peer.file, backup, *pairs), 60,
+                                      f"repoint {peer.file}"),
+                              undo=undo,
+                              cleanup=[Command(peer.host, f"rm -f -- {_q(backup)}", 30, "remove the backup")]))
+            if peer.reload:
+                steps.append(Step(f"reload {peer.host}", Command(peer.host, peer.reload, 120, "reload peer")))
+        return steps
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        if not session.cfg.peers:
+            return Outcome("skipped", "no e2e_peers declared for this host")
+        super().run(host, args, ctx)
+        return Outcome("ok", ", ".join(f"{p.host}:{p.file}" for p in session.cfg.peers), changed=True)
+
+
+class Snapshot(SessionModule):
+    name = "snapshot"
+    doc = "Copy the stack's config files on the host (mode kept) so restore can put them back."
+
+    def steps(self, session: Session, args: dict[str, Any]) -> list[Step]:
+        files = [session.cfg.abs_path(f) for f in session.cfg.config_files]
+        host = session.cfg.host
+        return [Step("snapshot config files",
+                     Command(host, scripts.call(scripts.SNAPSHOT, session.run_dir, *files), 60, "copy config files"),
+                     undo=[Command(host, scripts.call(scripts.RESTORE_FILES, session.run_dir, *files), 60,
+                                   "put back changed config files")])]
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        super().run(host, args, ctx)
+        facts = session.facts.get(session.cfg.host, {})
+        keys = sum(len(v or {}) for v in facts.get("secrets", {}).values())
+        summary = (f"{len(facts.get('files', {}))} config file(s) hashed and copied, {keys} secret(s) "
+                   f"fingerprinted on the host, {len(facts.get('volumes', {}))} volume(s) and "
+                   f"{len(facts.get('data', {}))} data dir(s) recorded")
+        return Outcome("ok", summary, {"files": sorted(facts.get("files", {}))}, changed=True)
+
+
+class DeployBranch(SessionModule):
+    name = "deploy_branch"
+    doc = ("Check the branch out in the e2e checkout (never the canonical one), seed it with the stack's "
+           "config, build and start it under the same compose project (volumes are reused).")
+    params = {"branch": Param(str, required=True)}
+
+    def steps(self, session: Session, args: dict[str, Any]) -> list[Step]:
+        cfg, host = session.cfg, session.cfg.host
+        facts = session.facts.get(host, {})
+        containers = facts.get("containers", {})
+        pairs = [x for c in containers.values() for x in (c["image"], c["service"])]
+        tag = session.run_id.lower()
+        images = sorted({(c["image"], c["image_name"]) for c in containers.values()})
+        stopped = sorted({c["service"] for c in containers.values() if c["state"] != "running"})
+        files = [cfg.abs_path(f) for f in cfg.config_files]
+        seeds = [f for f in cfg.config_files if not f.startswith("/")]
+        pidfile = f"{session.run_dir}/deploy.pid"
+        env = session.compose_env()
+        protect = Step("protect baseline images",
+                       Command(host, scripts.call(scripts.PROTECT_IMAGES, cfg.project, tag, *pairs), 60,
+                               "tag baseline images"),
+                       undo=[Command(host, scripts.call(scripts.UNPROTECT_IMAGES, cfg.project, tag, *pairs), 60,
+                                     "drop baseline tags")])
+        deploy = Step(f"deploy {args['branch']}",
+                      Command(host, scripts.call(scripts.DEPLOY, cfg.stack_dir, cfg.checkout, session.repo,
+                                                 args["branch"], cfg.project, *seeds),
+                              cfg.deploy_timeout, "checkout, build and start the branch", env),
+                      undo=[Command(host, scripts.call(scripts.END_INFLIGHT, pidfile), 60, "end a running deploy"),
+                            Command(host, scripts.call(scripts.RESTORE_FILES, session.run_dir, *files), 60,
+                                    "put back changed config files"),
+                            Command(host, scripts.call(scripts.REDEPLOY_BASELINE, cfg.stack_dir, cfg.project,
+                                                       *[x for pair in images for x in pair], "--stopped",
+                                                       *stopped),
+                                    cfg.deploy_timeout, "redeploy the baseline images from the canonical checkout",
+                                    env)],
+                      pidfile=pidfile)
+        return [protect, deploy]
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        protect, deploy = self.steps(session, args)
+        session.apply(protect)
+        result = session.apply(deploy)
+        found = dict(line.split(" ", 1) for line in (result.stdout if result else "").splitlines()
+                     if line.startswith(("COMMIT ", "VERSION ")))
+        commit, version = found.get("COMMIT", "").strip(), found.get("VERSION", "").strip()
+        data = {"commit": commit, "version": version, "checkout": session.cfg.checkout,
+                "version_file": f"{session.cfg.checkout}/VERSION"}
+        return Outcome("ok", f"{args['branch']} at {commit[:12]} (VERSION {version or 'unknown'})", data,
+                       changed=True)
+
+
+class StackTests(Module):
+    name = "stack_tests"
+    doc = ("Run the inventory's test_command on the host in the e2e checkout, detached (it survives an SSH "
+           "drop), streaming its log; bounded by `timeout` seconds on the host.")
+    params = {"timeout": Param((int, float), required=True)}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        artifact_dir: Path | None = ctx.resources.get("artifact_dir")
+        log_file = artifact_dir / "test.log" if artifact_dir else None
+        result = testrun.run(session, float(args["timeout"]), log_file, session.echo)
+        data = {"exit_code": result.exit_code, "reconnects": result.reconnects, "tail": result.tail[-20:]}
+        reason = result.reason + (f" (re-attached after {result.reconnects} dropped connection(s))"
+                                  if result.reconnects else "")
+        return Outcome(result.status, reason, data)  # type: ignore[arg-type]
+
+
+class Restore(Module):
+    name = "restore"
+    doc = "Undo every journaled change newest-first and verify the host against its baseline."
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        restorer = ctx.resources.get("restore")
+        if restorer is None:
+            raise InfraError("restore only runs inside `invoke e2e`; use `invoke restore --host NAME` otherwise")
+        done = restorer()
+        if done.ok:
+            return Outcome("ok", "; ".join(done.verified) or "nothing to restore", changed=bool(done.undone))
+        return Outcome("error", "; ".join(done.problems))
+
+
+def _q(value: str) -> str:
+    return shlex.quote(value)
+
+
+
+
+class LeaseStatus(Module):
+    name = "lease_status"
+    doc = "Who holds the host's e2e lease, and whether an unfinished journal waits for `invoke restore`."
+    params = {"state_dir": Param(str, required=True)}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        state_dir = args["state_dir"].rstrip("/")
+        held, now = lease.read(host, state_dir)
+        unfinished = journal.read(host, state_dir)
+        data: dict[str, Any] = {"lease": dataclasses.asdict(held) if held else None,
+                                "journal": bool(unfinished)}
+        if unfinished:
+            run_id = unfinished[0].get("run_id")
+            alive = held is not None and held.run_id == run_id and held.expires > now and not held.holder_dead()
+            if not alive:
+                return Outcome("failed", f"unfinished e2e journal of run {run_id} and nobody is running it: "
+                                         f"run `invoke restore --host {host.name}`", data)
+        if held is None:
+            return Outcome("ok", "free (no e2e lease)", data)
+        if held.expires <= now:
+            return Outcome("failed", f"stale lease: {held.describe(now)}", data)
+        return Outcome("ok", f"leased by {held.describe(now)}", data)
+
+
+MODULES_E2E = [BorrowPeers, Snapshot, DeployBranch, StackTests, Restore, LeaseStatus]
