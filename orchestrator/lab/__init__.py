@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dockerd, images, keys, prereqs, repo, sshd, stack, users
+from . import dockerd, hostdata, images, keys, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
 from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, HostSpec
@@ -55,9 +55,12 @@ def _up(echo: Echo) -> None:
         sshd.ensure(host, echo)
         dockerd.ensure(host, echo)
         images.ensure_base(host, echo, tar_cache)
+    hostdata.ensure_dev_dirs(echo)  # before the deploy: the engine would create a missing bind source as root
+    hostdata.ensure_worker_config(echo)
     main_commit, rebuilt = repo.ensure(echo)
     checkout_changed = stack.ensure_checkout(DEV, main_commit, echo)
-    stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, echo=echo)
+    config_changed = stack.ensure_config(DEV, echo)
+    stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, recreate=config_changed, echo=echo)
     for host in HOSTS:
         dockerd.check_networks(host)
         _check_login(host)

@@ -163,18 +163,42 @@ def wait_until(probe: Callable[[], T], timeout: float, interval: float = 0.25) -
         time.sleep(interval)
 
 
-def write_if_changed(path: Path, content: str, mode: int) -> bool:
-    """Atomically (re)write path when its content or mode differ; True if it wrote."""
+def write_if_changed(path: Path, content: str, mode: int, owner: tuple[int, int] | None = None) -> bool:
+    """Atomically (re)write path when its content, mode or owner (uid, gid) differ; True if it wrote."""
     try:
-        if path.read_text() == content and (path.stat().st_mode & 0o7777) == mode:
+        st = path.stat()
+        if (path.read_text() == content and (st.st_mode & 0o7777) == mode
+                and (owner is None or (st.st_uid, st.st_gid) == owner)):
             return False
     except OSError:
         pass
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content)
-    os.chmod(tmp, mode)
+    tmp.unlink(missing_ok=True)
+    # Created with the final mode (never briefly readable by others), chowned before it takes the name.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    os.chmod(tmp, mode)  # the umask may have narrowed it
+    if owner is not None:
+        os.chown(tmp, *owner)
     os.replace(tmp, path)
     return True
+
+
+def ensure_dir(path: Path, mode: int, owner: tuple[int, int]) -> bool:
+    """path exists as a directory with this mode and owner (its content is left alone); True if it changed."""
+    changed = False
+    if not path.is_dir():
+        path.mkdir(parents=True)
+        changed = True
+    st = path.stat()
+    if (st.st_uid, st.st_gid) != owner:
+        os.chown(path, *owner)
+        changed = True
+    if st.st_mode & 0o7777 != mode:
+        os.chmod(path, mode)
+        changed = True
+    return changed
 
 
 @contextlib.contextmanager

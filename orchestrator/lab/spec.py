@@ -28,8 +28,29 @@ BRANCHES_SRC = LAB_SRC / "branches"  # one overlay folder per extra branch, appl
 STACK_SERVICES = ("backend", "frontend", "scanner")
 BACKEND_PORT = 18080
 FRONTEND_PORT = 18081
+
+# Persistent data of the sample stack, which no deploy may re-create (e2e proves it survives):
+# the named compose volume backend-data (backend's /data) and a host directory bind-mounted as scanner's /data.
+VOLUME = "sample_backend-data"  # docker volume name: compose project "sample" + volume key "backend-data"
+DATA_DIR = LAB_DIR / "dev" / "data"  # owned by the dev login user, 0755; deleted only by `lab.down --purge`
+# The dev host's e2e state directory (lease.json, journal.jsonl): owned by the login user, 0700, never emptied.
+STATE_DIR = LAB_DIR / "dev" / "shakedown"
+
 # Written to the stack checkout's .env (not in git): the lab's deployment settings for the sample app.
-STACK_ENV = {"SCANNER_INTERVAL": "1", "BACKEND_PORT": str(BACKEND_PORT), "FRONTEND_PORT": str(FRONTEND_PORT)}
+# .env also holds API_TOKEN_VAR, a random secret generated at the first lab.up and kept afterwards.
+STACK_ENV = {"SCANNER_INTERVAL": "1", "BACKEND_PORT": str(BACKEND_PORT), "FRONTEND_PORT": str(FRONTEND_PORT),
+             "DATA_DIR": str(DATA_DIR)}
+API_TOKEN_VAR = "SAMPLE_API_TOKEN"
+ENV_MODE = 0o640
+# config.json in the stack checkout (not in git), mounted read-only into backend as ./config.json:/app/config.json.
+STACK_CONFIG = {"backend_url": f"http://127.0.0.1:{BACKEND_PORT}", "scan_interval": 1}
+STACK_CONFIG_MODE = 0o640
+
+# The agent host's borrowed-peer config: {"stack_url": WORKER_STACK_URL, "token": <random, kept>}, 0600.
+WORKER_DIR = LAB_DIR / "agent" / "worker"
+WORKER_CONFIG = WORKER_DIR / "config.json"
+WORKER_STACK_URL = "http://127.0.0.1:18090"
+WORKER_CONFIG_MODE = 0o600
 
 # Fixed identity and dates make the sample repo's commits a pure function of the sources.
 GIT_IDENTITY = {

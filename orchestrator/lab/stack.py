@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
+import secrets
 import shutil
 import time
 import urllib.request
@@ -16,7 +18,18 @@ from .dockerd import docker
 from .errors import EXIT_INFRA, LabError
 from .prereqs import compose_command
 from .proc import run, write_if_changed
-from .spec import BACKEND_PORT, FRONTEND_PORT, MAIN_BRANCH, STACK_ENV, STACK_SERVICES, HostSpec
+from .spec import (
+    API_TOKEN_VAR,
+    BACKEND_PORT,
+    ENV_MODE,
+    FRONTEND_PORT,
+    MAIN_BRANCH,
+    STACK_CONFIG,
+    STACK_CONFIG_MODE,
+    STACK_ENV,
+    STACK_SERVICES,
+    HostSpec,
+)
 
 HEALTHY_TIMEOUT = 120.0
 COMPOSE_TIMEOUT = 300.0
@@ -77,15 +90,21 @@ def is_healthy(found: list[Container]) -> bool:
 
 
 def ensure_checkout(host: HostSpec, main_commit: str, echo: Callable[[str], None]) -> bool:
-    """stack_dir: a clone of the lab repo on main at main_commit, clean, with the lab's .env. True if changed."""
+    """stack_dir: a clone of the lab repo on main at main_commit, clean, owned by the login user. True if changed.
+
+    Untracked files the lab writes there (.env, config.json: see ensure_config) survive; a re-clone keeps .env.
+    """
     stack_dir, _, repo = _dirs(host)
     owner = pwd.getpwnam(host.user)
     changed = False
     if not (stack_dir / ".git").is_dir():
+        kept_env = _read(stack_dir / ".env")  # its secret must outlive a broken checkout
         if stack_dir.exists():
             shutil.rmtree(stack_dir)
         # --no-hardlinks: the chown below must not reach the bare repo's objects through shared inodes.
         _git(None, "clone", "-q", "--no-hardlinks", "-b", MAIN_BRANCH, str(repo), str(stack_dir))
+        if kept_env is not None:
+            write_if_changed(stack_dir / ".env", kept_env, ENV_MODE)
         echo(f"{host.name}: stack checkout cloned at {stack_dir}")
         changed = True
     elif not _checkout_current(stack_dir, main_commit):
@@ -94,16 +113,62 @@ def ensure_checkout(host: HostSpec, main_commit: str, echo: Callable[[str], None
         _git(stack_dir, "reset", "-q", "--hard", f"origin/{MAIN_BRANCH}")
         echo(f"{host.name}: stack checkout reset to {MAIN_BRANCH} ({main_commit[:12]})")
         changed = True
-    env_text = "".join(f"{k}={v}\n" for k, v in STACK_ENV.items())
-    if write_if_changed(stack_dir / ".env", env_text, 0o644):
-        echo(f"{host.name}: wrote {stack_dir / '.env'}")
-        changed = True
     if changed or _owner_differs(stack_dir, owner.pw_uid):
         # The login user deploys branches here over SSH (e2e), so the checkout is theirs.
         run(["chown", "-R", f"{owner.pw_uid}:{owner.pw_gid}", str(stack_dir)])
     if not changed:
         echo(f"{host.name}: stack checkout already on {MAIN_BRANCH} ({main_commit[:12]})")
     return changed
+
+
+def env_text(token: str) -> str:
+    return "".join(f"{k}={v}\n" for k, v in {**STACK_ENV, API_TOKEN_VAR: token}.items())
+
+
+def config_text() -> str:
+    return json.dumps(STACK_CONFIG) + "\n"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _env_token(text: str | None) -> str | None:
+    found = re.search(rf"^{API_TOKEN_VAR}=([0-9a-f]{{32}})$", text or "", re.M)
+    return found.group(1) if found else None
+
+
+def ensure_config(host: HostSpec, echo: Callable[[str], None]) -> bool:
+    """The checkout's untracked config: .env (with a secret kept from the first lab.up) and config.json.
+
+    Both owned by the login user, mode 0640; written only when they differ. True if either was (re)written:
+    then the stack must be recreated (a file bind mount keeps seeing the replaced file's old inode).
+    """
+    stack_dir, _, _ = _dirs(host)
+    pw = pwd.getpwnam(host.user)
+    owner = (pw.pw_uid, pw.pw_gid)
+    env_path, config_path = stack_dir / ".env", stack_dir / "config.json"
+    if config_path.is_dir() and not config_path.is_symlink():
+        # What the engine leaves when a deploy bind-mounted a missing ./config.json: an empty root-owned dir.
+        try:
+            config_path.rmdir()
+        except OSError as exc:
+            raise LabError(f"{host.name}: {config_path} is a directory ({exc.strerror}); remove it and run "
+                           f"lab.up again", EXIT_INFRA) from exc
+    token = _env_token(_read(env_path)) or secrets.token_hex(16)
+    written = []
+    for path, content, mode in ((env_path, env_text(token), ENV_MODE),
+                                (config_path, config_text(), STACK_CONFIG_MODE)):
+        if write_if_changed(path, content, mode, owner):
+            written.append(path.name)
+    if written:
+        echo(f"{host.name}: wrote {', '.join(written)} in {stack_dir}")
+    else:
+        echo(f"{host.name}: stack .env and config.json already current")
+    return bool(written)
 
 
 def _git(cwd: Path | None, *args: str) -> str:
@@ -145,8 +210,12 @@ def compose(host: HostSpec, *args: str, timeout: float = COMPOSE_TIMEOUT) -> str
     return out.stdout + out.stderr
 
 
-def ensure_deployed(host: HostSpec, redeploy: bool, echo: Callable[[str], None]) -> None:
-    """Leave a healthy, current stack alone; otherwise (re)deploy and repair, then wait until healthy."""
+def ensure_deployed(host: HostSpec, redeploy: bool, echo: Callable[[str], None], recreate: bool = False) -> None:
+    """Leave a healthy, current stack alone; otherwise (re)deploy and repair, then wait until healthy.
+
+    recreate=True also recreates containers compose itself would keep (their bind-mounted config changed).
+    """
+    redeploy = redeploy or recreate
     found = containers(host)
     if not redeploy and is_healthy(found):
         stale = _stale_versions(host)
@@ -159,7 +228,7 @@ def ensure_deployed(host: HostSpec, redeploy: bool, echo: Callable[[str], None])
     running = {c.service for c in found if c.state == "running"}
     if redeploy or len(found) != len(STACK_SERVICES) or running != set(STACK_SERVICES):
         echo(f"{host.name}: deploying stack ({'rebuilding from the checkout' if redeploy else describe(found)})")
-        compose(host, "up", "-d", "--build", "--remove-orphans")
+        compose(host, "up", "-d", "--build", "--remove-orphans", *(["--force-recreate"] if recreate else []))
         found = containers(host)
     # `up -d` leaves a running container alone even when unhealthy; recreating it clears its state.
     unhealthy = sorted({c.service for c in found if c.state == "running" and c.health == "unhealthy"})

@@ -3,8 +3,14 @@ with deadlines."""
 
 from __future__ import annotations
 
+import contextlib
+import grp
+import hashlib
 import json
 import os
+import pwd
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.lab import spec
+from orchestrator.lab.proc import wait_until
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_INVENTORY = ROOT / "inventory" / "lab.yml"
@@ -63,10 +71,167 @@ def stack_healthy() -> bool:
     return all(health(container_of(s)) == "running/healthy" for s in spec.STACK_SERVICES)
 
 
-
-
 def quietly_healthy() -> bool:
     try:
         return stack_healthy()
     except (AssertionError, subprocess.SubprocessError):
         return False
+
+
+# --- What e2e must never change, read as root straight from this machine (not through the orchestrator) ---
+
+STATE_FILES = ("lease.json", "journal.jsonl")
+
+
+def file_facts(path: Path) -> dict[str, str] | None:
+    """sha256, mode and owner of a file; None when it does not exist."""
+    try:
+        st = path.stat()
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "mode": f"{st.st_mode & 0o7777:04o}",
+        "owner": f"{_user_name(st.st_uid)}:{_group_name(st.st_gid)}",
+    }
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def _read_text(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _inspect(*ids: str, kind: str = "container") -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    out = docker(kind, "inspect", *ids, check=False)
+    return json.loads(out.stdout or "[]")
+
+
+def _git(*args: str) -> str:
+    # --no-optional-locks: a read as root must not rewrite the login user's index.
+    out = subprocess.run(
+        ["git", "-c", "safe.directory=*", "--no-optional-locks", "-C", str(spec.DEV.stack_dir), *args],
+        capture_output=True, text=True, timeout=30, check=True, stdin=subprocess.DEVNULL,
+        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"},
+    )
+    return out.stdout
+
+
+def fingerprint() -> dict[str, Any]:
+    """Everything of the lab's dev/agent state that an e2e run must leave exactly as it found it.
+
+    Heartbeats and health are left out on purpose (they change by themselves); two fingerprints taken around
+    a harmless operation compare equal.
+    """
+    stack_dir = Path(spec.DEV.stack_dir or "")
+    project = f"label=com.docker.compose.project={spec.DEV.compose_project}"
+    containers = _inspect(*docker("ps", "-aq", "--no-trunc", "--filter", project).stdout.split())
+    volumes = _inspect(*docker("volume", "ls", "-q").stdout.split(), kind="volume")
+    mountpoints = {v["Name"]: Path(v["Mountpoint"]) for v in volumes}
+    try:
+        data_dir_inode: int | None = spec.DATA_DIR.stat().st_ino
+    except FileNotFoundError:
+        data_dir_inode = None
+    return {
+        "files": {str(p): file_facts(p) for p in (stack_dir / ".env", stack_dir / "config.json",
+                                                   spec.WORKER_CONFIG)},
+        "images": {c["Config"]["Labels"].get("com.docker.compose.service", ""): c["Image"]
+                   for c in containers if c["State"]["Status"] == "running"},
+        "containers": sorted((c["Name"].lstrip("/"), c["State"]["Status"]) for c in containers),
+        "volumes": {v["Name"]: v.get("CreatedAt") for v in volumes},
+        "data_dir_inode": data_dir_inode,
+        "created": {
+            "volume": _read_text(mountpoints[spec.VOLUME] / "created" if spec.VOLUME in mountpoints else None),
+            "data_dir": _read_text(spec.DATA_DIR / "created"),
+        },
+        "checkout": {"head": _git("rev-parse", "HEAD").strip(), "status": _git("status", "--porcelain")},
+        "state_files": {name: (spec.STATE_DIR / name).exists() for name in STATE_FILES},
+    }
+
+
+# --- Restarting a lab host's sshd the hard way: its per-connection children too ---
+
+def _ppid_and_comm(pid: int) -> tuple[int, str] | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = stat[stat.index("(") + 1:stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[1]), comm  # fields: state, ppid, ...
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def sshd_children(master: int) -> list[int]:
+    """The per-connection sshd processes of a listening sshd: its children, found by ppid in /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            info = _ppid_and_comm(int(entry.name))
+            if info is not None and info[0] == master and info[1] == "sshd":
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
+    """Stop the lab host's sshd with every per-connection child (pids only, never by name), start it again.
+
+    Cuts every SSH session to the host, as a crashed or restarted sshd would. Returns the new master's pid.
+    """
+    from orchestrator.lab import sshd
+
+    master = sshd.pid(host)  # the pidfile's pid, only if its command line names this host's config
+    if master is not None:
+        pids = [*sshd_children(master), master]
+        _signal(pids, signal.SIGTERM)
+        if not wait_until(lambda: not any(_alive(p) for p in pids), timeout / 2, 0.05):
+            _signal([p for p in pids if _alive(p)], signal.SIGKILL)
+        wait_for(lambda: not any(_alive(p) for p in pids), f"{host.name} sshd {pids} to exit", timeout=timeout)
+        wait_for(lambda: not _port_open(host.ssh_host, host.ssh_port),
+                 f"{host.ssh_host}:{host.ssh_port} to close", timeout=timeout)
+    sshd.ensure(host, echo=lambda _line: None)
+    wait_for(lambda: _port_open(host.ssh_host, host.ssh_port), f"{host.name} sshd to listen again", timeout=timeout)
+    new = sshd.pid(host)
+    assert new is not None, f"{host.name}: sshd did not come back"
+    return new

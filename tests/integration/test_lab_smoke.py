@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pwd
 import re
+import signal
 import subprocess
 import time
 import urllib.request
@@ -14,6 +17,8 @@ import pytest
 
 from orchestrator import lab
 from orchestrator.lab import dockerd, spec, sshd, stack
+from tests.integration.labkit import container_of, docker, file_facts, fingerprint, restart_sshd, sshd_children
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")]
 
@@ -126,3 +131,217 @@ def test_preconditions_fail_with_exit_code_2(monkeypatch: pytest.MonkeyPatch) ->
     assert prereqs.INSTALL_HINT == (
         "apt-get update && apt-get install -y openssh-server docker.io docker-compose busybox-static git curl"
     )
+
+
+# --- State and fixtures for `invoke e2e`: persistent data, the stack's config, test scripts, peers ---
+
+E2E_BRANCHES = {"feature-tests-fail": "1.5.3", "feature-tests-hang": "1.5.4", "feature-slow-tests": "1.5.5"}
+WORKER_CONFIG_TEXT = re.compile(r'\{"stack_url": "http://127\.0\.0\.1:18090", "token": "[0-9a-f]{32}"\}\n')
+
+
+def _stack_file(name: str) -> Path:
+    return Path(spec.DEV.stack_dir or "") / name
+
+
+def _mounts(service: str) -> dict[str, tuple[str, str, bool]]:
+    """destination -> (type, volume name or host path, writable) of the service's container."""
+    found = json.loads(docker("inspect", container_of(service)).stdout)[0]["Mounts"]
+    return {m["Destination"]: (m["Type"], m.get("Name") or m["Source"], m["RW"]) for m in found}
+
+
+def _container_ids() -> dict[str, str]:
+    return {s: container_of(s) for s in spec.STACK_SERVICES}
+
+
+def _replace(path: Path, content: str) -> None:
+    """Swap in new content as an editor or deploy tool would: a new inode with the same mode and owner."""
+    st = path.stat()
+    tmp = path.with_name(f".{path.name}.test")
+    tmp.write_text(content)
+    os.chmod(tmp, st.st_mode & 0o7777)
+    os.chown(tmp, st.st_uid, st.st_gid)
+    os.replace(tmp, path)
+
+
+def _lab_repo_git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-c", "safe.directory=*", "--git-dir", str(spec.REPO_DIR), *args],
+                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+def test_persistent_data_is_mounted_and_survives_a_recreate_and_up(lab_is_up: None) -> None:
+    assert _mounts("backend")["/data"] == ("volume", spec.VOLUME, True)
+    assert _mounts("backend")["/app/config.json"] == ("bind", str(_stack_file("config.json")), False)
+    assert _mounts("scanner")["/data"] == ("bind", str(spec.DATA_DIR), True)
+    data_dir = spec.DATA_DIR.stat()
+    assert (data_dir.st_mode & 0o7777, file_facts(spec.DATA_DIR / "created") is not None) == (0o755, True)
+    assert pwd.getpwuid(data_dir.st_uid).pw_name == spec.DEV.user
+    before, ids = fingerprint(), _container_ids()
+    assert before["created"]["volume"] and before["created"]["data_dir"]
+    assert spec.VOLUME in before["volumes"] and before["data_dir_inode"]
+
+    stack.ensure_deployed(spec.DEV, redeploy=True, recreate=True, echo=lambda _line: None)
+    lab.up(echo=lambda _line: None)
+    after = fingerprint()
+    assert set(_container_ids().values()).isdisjoint(ids.values())  # every container was re-created...
+    for key in ("volumes", "data_dir_inode", "created", "files", "images", "checkout"):
+        assert after[key] == before[key], key  # ...and the data, config and images are as they were
+
+
+def test_env_holds_a_kept_secret_and_a_changed_env_recreates_the_stack(lab_is_up: None) -> None:
+    env_path = _stack_file(".env")
+    assert file_facts(env_path) is not None
+    assert (file_facts(env_path) or {})["mode"] == "0640"
+    assert (file_facts(env_path) or {})["owner"] == f"{spec.DEV.user}:{spec.DEV.user}"
+    text = env_path.read_text()
+    assert f"DATA_DIR={spec.DATA_DIR}\n" in text.splitlines(keepends=True)
+    assert re.search(r"^SAMPLE_API_TOKEN=[0-9a-f]{32}$", text, re.M), text
+    ids = _container_ids()
+
+    _replace(env_path, text.replace("SCANNER_INTERVAL=1\n", "SCANNER_INTERVAL=3\n"))
+    lines: list[str] = []
+    lab.up(echo=lines.append)
+    assert env_path.read_text() == text  # repaired, and the same secret
+    assert any("wrote .env" in line for line in lines), lines
+    assert set(_container_ids().values()).isdisjoint(ids.values())
+
+
+def test_a_replaced_config_json_is_restored_and_backend_sees_it(lab_is_up: None) -> None:
+    config = _stack_file("config.json")
+    facts = file_facts(config)
+    assert facts is not None and facts["mode"] == "0640" and facts["owner"] == f"{spec.DEV.user}:{spec.DEV.user}"
+    text = config.read_text()
+    assert json.loads(text) == {"backend_url": "http://127.0.0.1:18080", "scan_interval": 1}
+    git_status = fingerprint()["checkout"]["status"]
+    assert git_status == "", f"lab-written files must be ignored by git: {git_status!r}"
+
+    _replace(config, '{"backend_url": "http://127.0.0.1:1", "scan_interval": 9}\n')
+    lab.up(echo=lambda _line: None)
+    assert config.read_text() == text
+    # A file bind mount pins the inode it was given: only a recreated backend sees the restored file.
+    assert docker("exec", container_of("backend"), "cat", "/app/config.json").stdout == text
+
+
+def test_the_agent_worker_config_is_private_and_repaired_with_its_token_kept(lab_is_up: None) -> None:
+    from orchestrator.lab import hostdata
+    from orchestrator.lab.proc import write_if_changed
+
+    facts = file_facts(spec.WORKER_CONFIG)
+    assert facts is not None
+    assert (facts["mode"], facts["owner"]) == ("0600", f"{spec.AGENT.user}:{spec.AGENT.user}")
+    assert pwd.getpwuid(spec.WORKER_DIR.stat().st_uid).pw_name == spec.AGENT.user
+    original = spec.WORKER_CONFIG.read_text()
+    assert WORKER_CONFIG_TEXT.fullmatch(original), original
+    token = json.loads(original)["token"]
+    agent = pwd.getpwnam(spec.AGENT.user)
+    try:
+        for broken in (json.dumps({"stack_url": "http://127.0.0.1:18080", "token": token}),
+                       original.replace("}", "")):  # no longer parses, token still readable
+            _replace(spec.WORKER_CONFIG, broken)
+            hostdata.ensure_worker_config(echo=lambda _line: None)
+            assert spec.WORKER_CONFIG.read_text() == original
+            assert file_facts(spec.WORKER_CONFIG) == facts
+        _replace(spec.WORKER_CONFIG, original)
+        lab.up(echo=lambda _line: None)  # a healthy config is left alone
+        assert spec.WORKER_CONFIG.read_text() == original
+    finally:
+        write_if_changed(spec.WORKER_CONFIG, original, 0o600, (agent.pw_uid, agent.pw_gid))
+
+
+def test_e2e_state_dir_belongs_to_the_dev_user(lab_is_up: None) -> None:
+    st = spec.STATE_DIR.stat()
+    assert (pwd.getpwuid(st.st_uid).pw_name, st.st_mode & 0o7777) == (spec.DEV.user, 0o700)
+    assert set(fingerprint()["state_files"]) == {"lease.json", "journal.jsonl"}
+
+
+def test_the_e2e_branches_are_in_the_repo(lab_is_up: None) -> None:
+    for branch, version in E2E_BRANCHES.items():
+        shown = _lab_repo_git("show", f"{branch}:VERSION")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.strip() == version
+        assert _lab_repo_git("cat-file", "-e", f"{branch}:e2e-tests.sh").returncode == 0
+    assert _lab_repo_git("cat-file", "-e", "main:e2e-tests.sh").returncode == 0
+
+
+def test_e2e_tests_pass_on_main_as_the_dev_user(lab_is_up: None) -> None:
+    out = subprocess.run(["runuser", "-u", spec.DEV.user, "--", "sh", "-c",
+                          f"cd {spec.DEV.stack_dir} && sh ./e2e-tests.sh"],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("ok: ") for line in lines), lines
+
+
+def test_branch_test_scripts_fail_and_hang_as_documented(lab_is_up: None, tmp_path: Path) -> None:
+    for branch in ("feature-tests-fail", "feature-tests-hang"):
+        (tmp_path / branch).mkdir()
+        for name in ("VERSION", "e2e-tests.sh"):
+            (tmp_path / branch / name).write_text(_lab_repo_git("show", f"{branch}:{name}").stdout)
+    failing = subprocess.run(["sh", "./e2e-tests.sh"], cwd=tmp_path / "feature-tests-fail", capture_output=True,
+                             text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert failing.returncode == 1
+    assert "FAIL: checkout total is wrong (expected 42, got 41)" in failing.stdout.splitlines()
+
+    hanging = subprocess.Popen(["sh", "./e2e-tests.sh"], cwd=tmp_path / "feature-tests-hang", text=True,
+                               stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert hanging.stdout is not None
+        assert hanging.stdout.readline() == "waiting for the payment sandbox...\n"
+        assert hanging.poll() is None
+        os.killpg(hanging.pid, signal.SIGTERM)
+        assert hanging.wait(timeout=10) != 0
+        wait_for(lambda: not _live_group_members(hanging.pid), "the hanging test's process group to be gone",
+                 timeout=10)
+    finally:
+        if hanging.poll() is None:
+            hanging.kill()
+            hanging.wait(timeout=10)
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == pgid and fields[0] not in ("Z", "X"):  # fields: state, ppid, pgrp, ...
+            members.append(int(entry.name))
+    return members
+
+
+def test_fingerprint_is_stable_across_a_no_op_up(lab_is_up: None) -> None:
+    before = fingerprint()
+    assert set(before["images"]) == set(spec.STACK_SERVICES)
+    assert len(before["checkout"]["head"]) == 40
+    assert all(before["files"].values()), before["files"]
+    lab.up(echo=lambda _line: None)
+    assert fingerprint() == before
+
+
+def test_restart_sshd_cuts_open_sessions_and_comes_back(lab_is_up: None) -> None:
+    marker = "sleep 47.25"  # unique: lets the test find (by pid) what its own session left behind
+    master = sshd.pid(spec.DEV)
+    assert master is not None
+    client = subprocess.Popen(
+        ["ssh", "-F", "/dev/null", "-i", str(spec.CLIENT_KEY), "-p", str(spec.DEV.ssh_port), "-o", "BatchMode=yes",
+         "-o", f"UserKnownHostsFile={spec.KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
+         f"{spec.DEV.user}@{spec.DEV.ssh_host}", f"echo started; {marker}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert client.stdout is not None and client.stdout.readline() == "started\n"
+        children = sshd_children(master)
+        assert children, "no per-connection sshd under the master"
+        new = restart_sshd(spec.DEV)
+        assert client.wait(timeout=20) != 0  # the session was cut
+        assert not any(Path(f"/proc/{pid}").exists() and pid in sshd_children(master) for pid in children)
+        assert sshd.pid(spec.DEV) == new
+        test_login_user_reaches_its_own_engine(lab_is_up, spec.DEV)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait(timeout=10)
+        leftover = subprocess.run(["pgrep", "-u", spec.DEV.user, "-f", marker], capture_output=True, text=True)
+        for pid in leftover.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)

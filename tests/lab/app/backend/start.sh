@@ -2,6 +2,11 @@
 # backend: GET /api/version -> {"version": "<VERSION>", "service": "backend"}, from the VERSION baked into the image.
 set -eu
 port="${BACKEND_PORT:-18080}"
+# Persistent data (volume backend-data): stamped once, on the first start with a fresh volume, never again.
+if [ ! -e /data/created ]; then
+    date -u +%Y-%m-%dT%H:%M:%SZ > /data/.created.tmp
+    mv /data/.created.tmp /data/created
+fi
 version="$(cat /app/VERSION)"
 mkdir -p /www/api
 printf '{"version": "%s", "service": "backend"}\n' "$version" > /www/api/version

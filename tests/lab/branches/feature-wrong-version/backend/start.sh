@@ -2,6 +2,11 @@
 # backend (branch feature-wrong-version): reports a stale version, healthy otherwise.
 set -eu
 port="${BACKEND_PORT:-18080}"
+# Persistent data (volume backend-data): stamped once, on the first start with a fresh volume, never again.
+if [ ! -e /data/created ]; then
+    date -u +%Y-%m-%dT%H:%M:%SZ > /data/.created.tmp
+    mv /data/.created.tmp /data/created
+fi
 # Bug on this branch: a stale constant instead of the VERSION file.
 version="1.4.2"
 mkdir -p /www/api
