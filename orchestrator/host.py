@@ -75,12 +75,16 @@ class Host:
         self._conn: Any = None  # fabric.Connection or invoke.Context
         self._running: set[str] = set()  # pid files of commands in flight (see cancel)
         self._lock = threading.Lock()
+        self.reconnects = 0  # connections found dropped (sshd restarted, network cut) and opened again
 
     # -- connection -------------------------------------------------------------------------------
     def connect(self) -> float:
         """Open the connection if needed; returns seconds it took (0 when already open)."""
-        if self._conn is not None:
+        if self._conn is not None and (self.spec.is_local or self._conn.is_connected):
             return 0.0
+        if self._conn is not None:  # dropped since the last command: open a new one, and count it
+            self.close()
+            self.reconnects += 1
         start = time.monotonic()
         self._conn = invoke.Context(sshconn.runner_config()) if self.spec.is_local else sshconn.open(self.spec)
         return time.monotonic() - start
@@ -128,6 +132,10 @@ class Host:
             with self._lock:
                 self._running.discard(pidfile)
         elapsed = time.monotonic() - start
+        if raw.exited == -1 and not self.spec.is_local:
+            # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut).
+            self.close()
+            raise HostUnreachable(f"{self.name}: connection lost while running {command!r}")
         result = Result(self.name, command, raw.exited, raw.stdout, raw.stderr, elapsed)
         if result.exit_code in TIMEOUT_CODES and elapsed >= limit * 0.95:
             raise CommandTimeout(self.name, command, limit, result.stderr)

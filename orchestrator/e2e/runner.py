@@ -172,7 +172,8 @@ def _cycle(session: Session, book: playbook.Playbook, spec: inventory.HostSpec, 
         _record_baselines(session)
         outcome.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
                                     listener=_progress(echo),
-                                    resources={"session": session, "restore": restorer.once,
+                                    resources={"session": session,
+                                               "restore": None if opts.keep else restorer.once,
                                                "artifact_dir": run_dir / target.name})
     except KeyboardInterrupt:
         outcome.interrupted = True

@@ -104,8 +104,13 @@ class _Follower:
     def poll(self, end: float) -> tuple[int | None, bool] | None:
         host = self.session.target
         while True:
+            seen = host.reconnects
             try:
                 out = host.run(scripts.call(scripts.TEST_POLL, self.session.run_dir, str(self.offset)), timeout=15)
+                if host.reconnects != seen:
+                    self.reconnects += 1
+                    self.echo(f"{host.name}: connection lost and re-opened; re-attached to the test run at byte "
+                              f"{self.offset} of its log")
                 break
             except (HostUnreachable, CommandTimeout) as exc:
                 self.last_error = str(exc)

@@ -166,9 +166,11 @@ class Restore(Module):
     doc = "Undo every journaled change newest-first and verify the host against its baseline."
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        if "session" not in ctx.resources:
+            raise InfraError("restore only runs inside `invoke e2e`; use `invoke restore --host NAME` otherwise")
         restorer = ctx.resources.get("restore")
         if restorer is None:
-            raise InfraError("restore only runs inside `invoke e2e`; use `invoke restore --host NAME` otherwise")
+            return Outcome("skipped", "--keep: the host stays on the branch; lease and journal remain")
         done = restorer()
         if done.ok:
             return Outcome("ok", "; ".join(done.verified) or "nothing to restore", changed=bool(done.undone))
