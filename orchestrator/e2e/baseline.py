@@ -95,8 +95,7 @@ def _dict_diff(label: str, before: dict[str, Any], after: dict[str, Any]) -> lis
 
 
 def _container_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    found = _dict_diff("container", before, after)
-    return found
+    return _dict_diff("container", before, after)
 
 
 def _short(value: Any) -> str:
@@ -104,6 +103,12 @@ def _short(value: Any) -> str:
     return text[:19] if len(text) == 64 or text.startswith("sha256:") else text
 
 
-def health_settled(before: Facts, after: Facts) -> bool:
-    """Containers whose health is still `starting` may yet reach their baseline state: keep waiting."""
-    return not any(c.get("health") == "starting" for c in after.get("containers", {}).values())
+def only_settling(before: Facts, after: Facts) -> bool:
+    """True when the only differences are containers' state or health, which may still reach their
+    baseline (a restarted container's health check needs time). An image or a file never settles."""
+    if differences({**before, "containers": {}}, {**after, "containers": {}}):
+        return False
+    old, new = before.get("containers", {}), after.get("containers", {})
+    if set(old) != set(new):
+        return False
+    return all(old[name].get(f) == new[name].get(f) for name in old for f in ("service", "image", "image_name"))

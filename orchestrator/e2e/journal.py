@@ -23,11 +23,30 @@ from orchestrator.host import Host
 
 @dataclass
 class Command:
+    """One command of a step or an undo. Our own host scripts are recorded by name and arguments, not by
+    text, so a restore runs the current (possibly fixed) script; `command` holds raw shell from the
+    inventory (e.g. a peer's reload)."""
+
     host: str  # inventory name of the host it runs on
     command: str
     timeout: float
     title: str
     env: dict[str, str] = field(default_factory=dict)
+    script: str = ""  # a name in orchestrator/e2e/scripts.py
+    args: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        if not self.script:
+            return self.command
+        body = getattr(scripts, self.script, None)
+        if not (self.script.isupper() and isinstance(body, str)):
+            raise ValueError(f"unknown host script {self.script!r} in the journal")
+        return scripts.call(body, *self.args)
+
+
+def script(host: str, name: str, *args: str, timeout: float, title: str,
+           env: dict[str, str] | None = None) -> Command:
+    return Command(host, "", timeout, title, env or {}, name, [str(a) for a in args])
 
 
 @dataclass

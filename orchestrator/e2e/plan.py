@@ -14,7 +14,7 @@ from rich.console import Console
 
 from orchestrator import templating
 from orchestrator.e2e import baseline, lease, scripts, testrun
-from orchestrator.e2e.journal import Command
+from orchestrator.e2e.journal import Command, script
 from orchestrator.e2e.session import Session
 from orchestrator.modules import MODULES
 from orchestrator.modules.e2e import SessionModule
@@ -26,9 +26,9 @@ def show(session: Session, book: Playbook, variables: dict[str, Any], console: C
     lines = [f"DRY RUN: nothing will be changed. Plan for e2e --branch {session.branch} on {cfg.host} "
              f"({session.commit[:12]} from {session.repo}; compose: {session.compose}).",
              "preflight (done, read-only): host reachable, branch exists, no lease, no unfinished journal, disk ok",
-             _cmd(1, "take the lease", Command(cfg.host, scripts.call(
-                 scripts.LEASE_TAKE, cfg.state_dir, lease.new(session.run_id, session.branch, 0, 0).to_json()),
-                 30, "")),
+             _cmd(1, "take the lease", script(cfg.host, "LEASE_TAKE", cfg.state_dir,
+                                               lease.new(session.run_id, session.branch, 0, 0).to_json(),
+                                               timeout=30, title="")),
              _cmd(2, "record the baseline (read-only)", Command(cfg.host, baseline.stack_command(cfg), 60, ""))]
     undo: list[list[Command]] = []
     n = 2
@@ -40,7 +40,7 @@ def show(session: Session, book: Playbook, variables: dict[str, Any], console: C
             lines += _task_lines(n, task, session, variables, undo)
     lines.append(f"{n + 1}. restore (always, also after Ctrl-C): undo newest-first, then verify the baseline, "
                  "archive the journal and release the lease:")
-    lines += [f"     [{c.host}] {_readable(c.command)}" for step in reversed(undo) for c in step]
+    lines += [f"     [{c.host}] {_readable(c.line())}" for step in reversed(undo) for c in step]
     for line in lines:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
@@ -56,13 +56,13 @@ def _task_lines(n: int, task: Task, session: Session, variables: dict[str, Any],
             return [f"{n}. {task.name}: nothing to do{when}"]
         out = [f"{n}. {task.name}{when}:"]
         for step in steps:
-            out.append(f"     [{step.do.host}] {_readable(step.do.command)}")
+            out.append(f"     [{step.do.host}] {_readable(step.do.line())}")
             undo.append(step.undo)
         return out
     if task.module == "stack_tests":
         step = testrun.launch_step(session, float(args.get("timeout", 0) or 0))
         undo.append(step.undo)
-        return [f"{n}. {task.name}{when}: [{step.do.host}] {_readable(step.do.command)}",
+        return [f"{n}. {task.name}{when}: [{step.do.host}] {_readable(step.do.line())}",
                 f"     then every {testrun.POLL}s: [{session.cfg.host}] "
                 f"{_readable(scripts.call(scripts.TEST_POLL, session.run_dir, '<offset>'))}"]
     if task.module == "restore":
@@ -82,7 +82,7 @@ def _render(args: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cmd(n: int, title: str, command: Command) -> str:
-    return f"{n}. {title}: [{command.host}] {_readable(command.command)}"
+    return f"{n}. {title}: [{command.host}] {_readable(command.line())}"
 
 
 _NAMES = {shlex.quote(v): f"<{k.lower()}.sh>" for k, v in vars(scripts).items()

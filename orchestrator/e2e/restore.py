@@ -70,8 +70,8 @@ def _run_all(commands: list[Command], host_for: HostFor, result: Restored) -> li
     failures = []
     for cmd in commands:
         try:
-            host_for(cmd.host).run(cmd.command, timeout=cmd.timeout, env=cmd.env or None)
-        except ShakedownError as exc:
+            host_for(cmd.host).run(cmd.line(), timeout=cmd.timeout, env=cmd.env or None)
+        except (ShakedownError, ValueError) as exc:
             failures.append(cmd.title)
             result.problems.append(f"{cmd.title} on {cmd.host} failed: {exc}")
     return failures
@@ -85,7 +85,7 @@ def _verify(entries: list[dict[str, Any]], host_for: HostFor, ready_timeout: flo
         try:
             after = baseline.capture(host_for(host), entry["command"])
             diffs = baseline.differences(before, after)
-            while diffs and _may_settle(diffs) and time.monotonic() < deadline:
+            while diffs and baseline.only_settling(before, after) and time.monotonic() < deadline:
                 time.sleep(POLL)  # containers are starting: their health check needs time to pass
                 after = baseline.capture(host_for(host), entry["command"])
                 diffs = baseline.differences(before, after)
@@ -97,10 +97,6 @@ def _verify(entries: list[dict[str, Any]], host_for: HostFor, ready_timeout: flo
         if not diffs:
             result.verified.append(f"{host}: {_summary(before)}")
             echo(f"restore: {host} verified identical to its baseline ({_summary(before)})")
-
-
-def _may_settle(diffs: list[str]) -> bool:
-    return all(d.startswith("container ") for d in diffs)
 
 
 def _summary(facts: dict[str, Any]) -> str:

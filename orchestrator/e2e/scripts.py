@@ -174,6 +174,20 @@ for f in "$@"; do mkdir -p -- "$(dirname -- "$f")"; cp -p -- "$stack/$f" "$f"; d
 echo "COMMIT $(git rev-parse HEAD)"
 echo "VERSION $(head -n 1 VERSION 2>/dev/null || true)"
 $COMPOSE -p "$project" up -d --build --remove-orphans
+ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+[ -z "$ids" ] || docker inspect --format 'IMAGE {{.Image}}' $ids
+"""
+
+# image ids: removes those the branch built, once nothing uses or names them (after a verified restore),
+# so e2e runs do not fill the shared host's disk. Tagged or used images are never touched.
+DROP_IMAGES = r"""
+for id in "$@"; do
+  tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null) || continue
+  [ "$tags" = 0 ] || continue
+  [ -z "$(docker ps -aq --filter "ancestor=$id")" ] || continue
+  docker image rm "$id" >/dev/null 2>&1 || true
+done
+true
 """
 
 # $1 pid file: ends a command of this run that may still be running (its orchestrator may be gone).
@@ -185,10 +199,12 @@ i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 
 kill -KILL "$pid" 2>/dev/null; true
 """
 
-# $1 stack_dir, $2 project, then (image id, image name) pairs, `--stopped`, services stopped at baseline.
+# $1 stack_dir, $2 project, then (image id, image name) pairs, `--stopped`, services stopped at baseline;
+# or `--down` when nothing ran at baseline (containers removed; volumes never: no -v).
 REDEPLOY_BASELINE = r"""
 set -eu
 stack=$1 project=$2; shift 2
+if [ "${1:-}" = "--down" ]; then cd -- "$stack"; $COMPOSE -p "$project" down --remove-orphans; exit 0; fi
 while [ "$#" -gt 1 ] && [ "$1" != "--stopped" ]; do docker tag "$1" "$2"; shift 2; done
 [ "${1:-}" = "--stopped" ] && shift
 cd -- "$stack"

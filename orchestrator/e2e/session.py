@@ -67,4 +67,4 @@ class Session:
         host = self.hosts.get(step.do.host)
         if host is None:
             raise InfraError(f"{step.title}: host {step.do.host} is not part of this run")
-        return host.run(step.do.command, timeout=step.do.timeout, env=step.do.env or None, pidfile=step.pidfile)
+        return host.run(step.do.line(), timeout=step.do.timeout, env=step.do.env or None, pidfile=step.pidfile)

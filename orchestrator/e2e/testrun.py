@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator.cancel import CANCEL
 from orchestrator.e2e import scripts
-from orchestrator.e2e.journal import Command
+from orchestrator.e2e.journal import script
 from orchestrator.e2e.session import Session, Step
 from orchestrator.errors import CommandTimeout, HostUnreachable, ShakedownError
 
@@ -41,9 +41,9 @@ def launch_step(session: Session, timeout: float) -> Step:
     assert cfg.test_command is not None
     return Step(
         "start tests",
-        Command(host, scripts.call(scripts.TEST_LAUNCH, session.run_dir, cfg.checkout, f"{timeout:g}",
-                                   cfg.test_command), 30, "start the test command"),
-        undo=[Command(host, scripts.call(scripts.TEST_KILL, session.run_dir), 30, "end the test command")],
+        script(host, "TEST_LAUNCH", session.run_dir, cfg.checkout, f"{timeout:g}",
+                                   cfg.test_command, timeout=30, title="start the test command"),
+        undo=[script(host, "TEST_KILL", session.run_dir, timeout=30, title="end the test command")],
     )
 
 

@@ -13,8 +13,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from orchestrator.e2e import journal, lease, scripts, testrun
-from orchestrator.e2e.journal import Command
+from orchestrator.e2e import journal, lease, testrun
+from orchestrator.e2e.journal import Command, script
 from orchestrator.e2e.session import Session, Step
 from orchestrator.errors import InfraError
 from orchestrator.host import Host
@@ -48,13 +48,12 @@ class BorrowPeers(SessionModule):
         for peer in session.cfg.peers:
             backup = f"{peer.file}.shakedown-{session.run_id}"
             pairs = [x for old, new in peer.replace.items() for x in (old, new)]
-            undo = [Command(peer.host, scripts.call(scripts.PEER_RESTORE, peer.file, backup), 60,
-                            f"restore {peer.file}")]
+            undo = [script(peer.host, "PEER_RESTORE", peer.file, backup, timeout=60, title=f"restore {peer.file}")]
             if peer.reload:
                 undo.append(Command(peer.host, peer.reload, 120, f"reload {peer.host} after restore"))
             steps.append(Step(f"borrow {peer.host} ({peer.file})",
-                              Command(peer.host, scripts.call(scripts.PEER_BORROW, peer.file, backup, *pairs), 60,
-                                      f"repoint {peer.file}"),
+                              script(peer.host, "PEER_BORROW", peer.file, backup, *pairs, timeout=60,
+                                     title=f"repoint {peer.file}"),
                               undo=undo,
                               cleanup=[Command(peer.host, f"rm -f -- {_q(backup)}", 30, "remove the backup")]))
             if peer.reload:
@@ -77,9 +76,9 @@ class Snapshot(SessionModule):
         files = [session.cfg.abs_path(f) for f in session.cfg.config_files]
         host = session.cfg.host
         return [Step("snapshot config files",
-                     Command(host, scripts.call(scripts.SNAPSHOT, session.run_dir, *files), 60, "copy config files"),
-                     undo=[Command(host, scripts.call(scripts.RESTORE_FILES, session.run_dir, *files), 60,
-                                   "put back changed config files")])]
+                     script(host, "SNAPSHOT", session.run_dir, *files, timeout=60, title="copy config files"),
+                     undo=[script(host, "RESTORE_FILES", session.run_dir, *files, timeout=60,
+                                  title="put back changed config files")])]
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         session = session_of(ctx)
@@ -111,22 +110,22 @@ class DeployBranch(SessionModule):
         pidfile = f"{session.run_dir}/deploy.pid"
         env = session.compose_env()
         protect = Step("protect baseline images",
-                       Command(host, scripts.call(scripts.PROTECT_IMAGES, cfg.project, tag, *pairs), 60,
-                               "tag baseline images"),
-                       undo=[Command(host, scripts.call(scripts.UNPROTECT_IMAGES, cfg.project, tag, *pairs), 60,
-                                     "drop baseline tags")])
+                       script(host, "PROTECT_IMAGES", cfg.project, tag, *pairs, timeout=60,
+                              title="tag baseline images"),
+                       undo=[script(host, "UNPROTECT_IMAGES", cfg.project, tag, *pairs, timeout=60,
+                                    title="drop baseline tags")])
         deploy = Step(f"deploy {args['branch']}",
-                      Command(host, scripts.call(scripts.DEPLOY, cfg.stack_dir, cfg.checkout, session.repo,
-                                                 args["branch"], cfg.project, *seeds),
-                              cfg.deploy_timeout, "checkout, build and start the branch", env),
-                      undo=[Command(host, scripts.call(scripts.END_INFLIGHT, pidfile), 60, "end a running deploy"),
-                            Command(host, scripts.call(scripts.RESTORE_FILES, session.run_dir, *files), 60,
-                                    "put back changed config files"),
-                            Command(host, scripts.call(scripts.REDEPLOY_BASELINE, cfg.stack_dir, cfg.project,
-                                                       *[x for pair in images for x in pair], "--stopped",
-                                                       *stopped),
-                                    cfg.deploy_timeout, "redeploy the baseline images from the canonical checkout",
-                                    env)],
+                      script(host, "DEPLOY", cfg.stack_dir, cfg.checkout, session.repo, args["branch"], cfg.project,
+                             *seeds, timeout=cfg.deploy_timeout, title="checkout, build and start the branch",
+                             env=env),
+                      undo=[script(host, "END_INFLIGHT", pidfile, timeout=60, title="end a running deploy"),
+                            script(host, "RESTORE_FILES", session.run_dir, *files, timeout=60,
+                                   title="put back changed config files"),
+                            script(host, "REDEPLOY_BASELINE", cfg.stack_dir, cfg.project,
+                                   *([x for pair in images for x in pair] + ["--stopped", *stopped]
+                                     if containers else ["--down"]),
+                                   timeout=cfg.deploy_timeout,
+                                   title="redeploy the baseline images from the canonical checkout", env=env)],
                       pidfile=pidfile)
         return [protect, deploy]
 
@@ -138,6 +137,12 @@ class DeployBranch(SessionModule):
         found = dict(line.split(" ", 1) for line in (result.stdout if result else "").splitlines()
                      if line.startswith(("COMMIT ", "VERSION ")))
         commit, version = found.get("COMMIT", "").strip(), found.get("VERSION", "").strip()
+        built = sorted({line.split()[1] for line in (result.stdout if result else "").splitlines()
+                        if line.startswith("IMAGE ")} - {c["image"] for c in session.facts.get(
+                            session.cfg.host, {}).get("containers", {}).values()})
+        if built and not session.dry_run:
+            session.journal.mutation("images built by the branch", session.cfg.host, undo=[], cleanup=[
+                script(session.cfg.host, "DROP_IMAGES", *built, timeout=120, title="remove the branch's images")])
         data = {"commit": commit, "version": version, "checkout": session.cfg.checkout,
                 "version_file": f"{session.cfg.checkout}/VERSION"}
         return Outcome("ok", f"{args['branch']} at {commit[:12]} (VERSION {version or 'unknown'})", data,

@@ -126,3 +126,13 @@ def test_script_arguments_are_quoted_never_shell_syntax():
     command = scripts.call("printf '%s\\n' \"$@\"", "$(touch /tmp/x)", "a b", "'")
     out = subprocess.run(["sh", "-c", command], capture_output=True, text=True).stdout
     assert out.splitlines() == ["$(touch /tmp/x)", "a b", "'"]
+
+
+def test_only_container_health_is_worth_waiting_for():
+    before = baseline.parse(CAPTURE_OUTPUT)
+    starting = baseline.parse(CAPTURE_OUTPUT.replace("running healthy", "running starting"))
+    other_image = baseline.parse(CAPTURE_OUTPUT.replace("sha256:aaaa", "sha256:bbbb"))
+    other_file = baseline.parse(CAPTURE_OUTPUT.replace("running healthy", "running starting").replace("640", "600"))
+    assert baseline.only_settling(before, starting)
+    assert not baseline.only_settling(before, other_image)
+    assert not baseline.only_settling(before, other_file)
