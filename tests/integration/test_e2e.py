@@ -148,6 +148,8 @@ def test_kill_9_mid_deploy_then_invoke_restore_puts_the_host_back(before):
     again = invoke("e2e", "--branch", "feature-good", "--host", "dev", timeout=120)
     assert again.rc == 3 and "invoke restore --host dev" in again.stderr, again.stderr
     assert deploying(), "a refused run must not touch the journal"
+    check = invoke("check", "--host", "dev", "--json")
+    assert check.rc == 1 and "run `invoke restore --host dev`" in check.checks("dev")["e2e lease"]["reason"]
 
     restored = invoke("restore", "--host", "dev", timeout=300)
     assert restored.rc == 0, restored.stdout + restored.stderr
