@@ -10,7 +10,6 @@ import json
 import os
 import pwd
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.lab import spec
-from orchestrator.lab.proc import wait_until
+from orchestrator.lab.proc import tcp_open, wait_until
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -206,12 +205,6 @@ def _signal(pids: list[int], sig: int) -> None:
             os.kill(pid, sig)
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
@@ -228,10 +221,10 @@ def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
         if not wait_until(lambda: not any(_alive(p) for p in pids), timeout / 2, 0.05):
             _signal([p for p in pids if _alive(p)], signal.SIGKILL)
         wait_for(lambda: not any(_alive(p) for p in pids), f"{host.name} sshd {pids} to exit", timeout=timeout)
-        wait_for(lambda: not _port_open(host.ssh_host, host.ssh_port),
+        wait_for(lambda: not tcp_open(host.ssh_host, host.ssh_port),
                  f"{host.ssh_host}:{host.ssh_port} to close", timeout=timeout)
     sshd.ensure(host, echo=lambda _line: None)
-    wait_for(lambda: _port_open(host.ssh_host, host.ssh_port), f"{host.name} sshd to listen again", timeout=timeout)
+    wait_for(lambda: tcp_open(host.ssh_host, host.ssh_port), f"{host.name} sshd to listen again", timeout=timeout)
     new = sshd.pid(host)
     assert new is not None, f"{host.name}: sshd did not come back"
     return new

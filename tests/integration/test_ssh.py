@@ -18,6 +18,7 @@ from orchestrator import inventory
 from orchestrator.errors import CommandTimeout
 from orchestrator.host import Host
 from orchestrator.lab import spec
+from orchestrator.lab.proc import tcp_open
 from tests.integration.labkit import invoke
 from tests.waiting import wait_for
 
@@ -47,7 +48,7 @@ def test_stopped_sshd_is_reported_as_unreachable_with_exit_3(lab_up):
     pid = int(spec.AGENT.sshd_pidfile.read_text())
     os.kill(pid, signal.SIGTERM)  # the lab's own sshd, started by lab.up: ours to stop, by pid
     try:
-        wait_for(lambda: not _port_open(spec.AGENT.ssh_host, spec.AGENT.ssh_port), "agent sshd to stop")
+        wait_for(lambda: not tcp_open(spec.AGENT.ssh_host, spec.AGENT.ssh_port), "agent sshd to stop")
         result = invoke("check", "--host", "agent", "--json")
         assert result.rc == 3
         assert result.elapsed < 5 + 10  # connect_timeout (5 s in lab.yml) plus process start-up
@@ -170,9 +171,3 @@ def test_file_helpers_over_ssh(tmp_path, lab_up):
             host.run(f"rm -f '{target}' {home}/blob.bin", warn=True)
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
