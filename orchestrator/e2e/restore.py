@@ -49,7 +49,8 @@ def restore(target: Host, state_dir: str, host_for: HostFor, *, ready_timeout: f
     done = {e.get("ref") for e in entries if e.get("op") == "undone"}
     for mutation in reversed(journal.mutations(entries)):
         again = " (again)" if mutation.seq in done else ""
-        echo(f"restore: undo {mutation.title}{again}")
+        if mutation.undo:
+            echo(f"restore: undo {mutation.title}{again}")
         failures = _run_all(mutation.undo, host_for, result)
         if not failures:
             result.undone.append(mutation.title)

@@ -79,7 +79,10 @@ def _judge(follower: _Follower, rc: int, timeout: float, started: float) -> Test
         return follower.result("ok", "test command passed", rc, started)
     if rc in TIMEOUT_CODES:
         return follower.result("failed", f"tests timed out after {timeout:g}s (killed on the host)", rc, started)
-    last = "; ".join(line for line in follower.tail[-3:] if line.strip())
+    lines = [line for line in follower.tail if line.strip()]
+    # The lines that say what failed, when the test output marks them; else its last words.
+    failing = [line for line in lines if any(m in line for m in ("FAIL", "Error", "ERROR", "error:"))]
+    last = "; ".join((failing or lines)[-3:])
     return follower.result("failed", f"test command exited {rc}{': ' + last if last else ''}", rc, started)
 
 
