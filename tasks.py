@@ -67,6 +67,31 @@ def restore(c, host=None, inventory=None, force=False, json=False):
         raise Exit(code=code)
 
 
+@task(help={**{k: v for k, v in COMMON_HELP.items() if k != "forks"},
+            "host": "Agent host(s) to clean (default: the `agents` group).",
+            "dry_run": "Show what would be removed; remove nothing.",
+            "older_than": "Prune stopped containers, unused images and build cache older than this (default 72h).",
+            "lock_wait": "Seconds to wait for the host's prune lock before giving up (default 60).",
+            "timeout": "Seconds each prune step may take; killed on the host after that (default 600).",
+            "kill_stuck": "End stuck prunes (by pid, after printing them) before pruning.",
+            "stuck_after": "Seconds after which a prune or the held lock counts as stuck (default: inventory)."},
+      auto_shortflags=False)
+def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", lock_wait=60, timeout=600,
+          kill_stuck=False, stuck_after=None, json=False):
+    """Locked, time-bounded Docker cleanup on CI agents: stopped containers, images, build cache — never volumes.
+
+    Exit codes: 0 pruned, 1 stuck prunes left running, 2 bad input, 3 lock not obtained, a step timed out,
+    or the host is unreachable.
+    """
+    from orchestrator.cli import run_prune
+
+    code = run_prune(host=host, inventory_path=inventory, dry_run=dry_run, older_than=older_than,
+                     lock_wait=lock_wait, timeout=timeout, kill_stuck=kill_stuck, stuck_after=stuck_after,
+                     as_json=json)
+    if code:
+        raise Exit(code=code)
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
@@ -92,4 +117,4 @@ def lab_status(c, json=False):
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, lab)
+ns = Collection(check, e2e, restore, prune, lab)

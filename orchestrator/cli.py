@@ -151,3 +151,17 @@ def _number(flag: str, value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise BadInput(f"{flag} must be a number of seconds, got {value!r}") from None
+
+
+def run_prune(*, host: str, inventory_path: str | None, dry_run: bool, older_than: str, lock_wait: Any,
+              timeout: Any, kill_stuck: bool, stuck_after: Any, as_json: bool) -> int:
+    from orchestrator.prune.runner import Options
+    from orchestrator.prune.runner import run_prune as run
+
+    try:
+        opts = Options(host, inventory_path, dry_run, older_than, _number("--lock-wait", lock_wait),
+                       _number("--timeout", timeout), kill_stuck,
+                       None if stuck_after is None else _number("--stuck-after", stuck_after), as_json)
+    except BadInput as exc:
+        return fail(exc, report.new_run_id(), as_json, _console(stderr=True))
+    return run(opts, _console(stderr=as_json), _console(stderr=True))

@@ -7,6 +7,7 @@ table is checked against this module by a unit test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -145,6 +146,15 @@ TOOL_VARS: dict[str, Var] = {
                        "HTTP probes: {name, url, via: orchestrator|host, status (200), match_version (bool), "
                        "timeout (s)}.", explain=lambda v: [p for x in v for p in probe_problems(x)]
                        if isinstance(v, list) else []),
+    "prune_lock_file": Var("string", _is_str, None,
+                           "The flock every Docker cleanup on this host takes (e.g. "
+                           "/opt/<stack>/.ci-docker-prune.lock); `invoke prune` needs it, `check` reports stuck "
+                           "prunes."),
+    "prune_keep_label": Var("label (key or key=value)", lambda v: isinstance(v, str)
+                            and re.fullmatch(r"[A-Za-z0-9._/-]+(=[A-Za-z0-9._/-]*)?", v) is not None, None,
+                            "Containers and images with this label are never pruned (e.g. warm base images)."),
+    "prune_stuck_after": Var("positive number", _is_positive, 3600,
+                             "A prune process, or the prune lock held, longer than this (s) is stuck."),
 }
 
 # What `invoke e2e` / `invoke restore` read (checked when an e2e starts, not by `check`).

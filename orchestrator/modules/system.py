@@ -83,3 +83,21 @@ def _human(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
+
+
+class PruneStatusModule(Module):
+    name = "prune_status"
+    doc = "Stuck Docker prunes: the prune lock held, or a prune process running, longer than `stuck_after` s."
+    params = {"lock": Param(str, required=True), "stuck_after": Param((int, float), default=3600)}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        from orchestrator.prune import stuck
+
+        a = self.with_defaults(args)
+        found, holders = stuck.find(host, a["lock"], float(a["stuck_after"]), timeout=ctx.deadline.timeout(30))
+        data = {"stuck": [vars(p) for p in found], "holders": [vars(p) for p in holders]}
+        if found:
+            return Outcome("failed", "; ".join(p.describe() for p in found)
+                           + f" (end them with: invoke prune --host {host.name} --kill-stuck)", data)
+        held = f"lock held by pid {holders[0].pid} for {holders[0].age}s" if holders else "lock free"
+        return Outcome("ok", f"no stuck prune ({held})", data)
