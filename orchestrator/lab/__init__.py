@@ -1,8 +1,9 @@
 """The lab: the project's own real test hosts on this machine (design.md, "The lab").
 
 Two hosts, dev and agent, each a real OpenSSH sshd on loopback with its own login user and its own Docker
-Engine; dev also runs the sample stack from a git repo built from tests/lab/. up() is idempotent: what is
-already right is left alone, so a second run only checks (a few seconds at most).
+Engine; dev also runs the sample stack from a git repo built from tests/lab/, and agent holds build leftovers
+and a prune lock for `invoke prune` (leftovers.py). up() is idempotent: what is already right is left alone,
+so a second run only checks (a few seconds at most).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dockerd, hostdata, images, keys, prereqs, repo, sshd, stack, users
+from . import dockerd, hostdata, images, keys, leftovers, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
 from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, HostSpec
@@ -57,6 +58,8 @@ def _up(echo: Echo) -> None:
         images.ensure_base(host, echo, tar_cache)
     hostdata.ensure_dev_dirs(echo)  # before the deploy: the engine would create a missing bind source as root
     hostdata.ensure_worker_config(echo)
+    leftovers.ensure_prune_lock(echo)
+    leftovers.ensure(echo)
     main_commit, rebuilt = repo.ensure(echo)
     checkout_changed = stack.ensure_checkout(DEV, main_commit, echo)
     config_changed = stack.ensure_config(DEV, echo)

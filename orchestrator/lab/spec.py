@@ -52,6 +52,28 @@ WORKER_CONFIG = WORKER_DIR / "config.json"
 WORKER_STACK_URL = "http://127.0.0.1:18090"
 WORKER_CONFIG_MODE = 0o600
 
+# The agent's CI state for `invoke prune`: the flock every pipeline and prune on the agent shares. CI_DIR is
+# owned by the agent's login user (0755); the lock file is created empty (sd-agent, 0644) and never truncated.
+CI_DIR = LAB_DIR / "agent" / "ci"
+CI_DIR_MODE = 0o755
+PRUNE_LOCK = CI_DIR / ".ci-docker-prune.lock"
+PRUNE_LOCK_MODE = 0o644
+
+# Build leftovers on the agent's engine, for a prune to remove (made by lab.up; tests re-make them):
+# - the named volume CI_VOLUME holding CI_VOLUME_FILE (a build cache: persistent data no prune may delete),
+#   written by the stopped container CI_VOLUME_WRITER, so a prune of stopped containers meets a volume in use;
+# - the stopped containers LEFTOVER_CONTAINERS; every lab-made leftover container has label LEFTOVER_LABEL=1;
+# - the unused image LEFTOVER_IMAGE, built from LEFTOVER_BUILD_SRC twice with different payloads, which leaves
+#   the first build dangling (<none>:<none>).
+CI_VOLUME = "ci-cache"
+CI_VOLUME_FILE = "keep-me.txt"
+CI_VOLUME_CONTENT = "ci build cache of the lab's agent: no prune may delete this\n"
+CI_VOLUME_WRITER = "ci-cache-writer"
+LEFTOVER_LABEL = "shakedown.lab.leftover"
+LEFTOVER_CONTAINERS = ("leftover-1", "leftover-2")
+LEFTOVER_IMAGE = "ci-leftover/app:old"
+LEFTOVER_BUILD_SRC = LAB_SRC / "agent"  # Dockerfile and payload.txt
+
 # Fixed identity and dates make the sample repo's commits a pure function of the sources.
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Shakedown Lab",

@@ -21,9 +21,18 @@ STEP_COMMANDS = {
 _FUNCTIONS = r"""
 holders() {
   ino=$(stat -c %i -- "$1" 2>/dev/null) || return 0
-  pids=$(awk -v ino=":$ino" '$2 != "->" && substr($6, length($6) - length(ino) + 1) == ino {print $5}' \
-         /proc/locks 2>/dev/null | sort -u)
-  for pid in $pids; do
+  path=$(readlink -f -- "$1")
+  {
+    # Whoever locked it, as the kernel lists it (readable by every user)...
+    awk -v ino=":$ino" '$2 != "->" && substr($6, length($6) - length(ino) + 1) == ino {print $5}' \
+        /proc/locks 2>/dev/null
+    # ...but that pid may have exited while a child holds the lock (`flock 9; exec cmd`), so also every
+    # process with the file open whose descriptor carries the lock (a waiter's does not).
+    find /proc/[0-9]*/fd -lname "$path" 2>/dev/null | while read -r fd; do
+      pid=${fd#/proc/}; pid=${pid%%/*}
+      grep -q '^lock:' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null && echo "$pid"
+    done
+  } | sort -un | while read -r pid; do
     [ -r "/proc/$pid/cmdline" ] || continue
     age=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
     start=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null)
@@ -49,6 +58,7 @@ disk() {
 PRUNE = _FUNCTIONS + r"""
 lock=$1 wait=$2 limit=$3 until=$4 keep=${5:+--filter label!=$5}; shift 5
 export until keep
+[ -d "$(dirname -- "$lock")" ] || mkdir -p -- "$(dirname -- "$lock")"
 exec 9>>"$lock" || { echo "LOCK_ERROR cannot open $lock"; exit 3; }
 if ! flock -w "$wait" 9; then echo "LOCK_BUSY"; holders "$lock"; exit 75; fi
 echo "LOCKED"

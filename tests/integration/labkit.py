@@ -12,6 +12,7 @@ import pwd
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,3 +229,115 @@ def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
     new = sshd.pid(host)
     assert new is not None, f"{host.name}: sshd did not come back"
     return new
+
+
+# --- The agent's build leftovers and prune lock (`invoke prune --host agent`), read and made as root ---
+
+def make_leftovers() -> None:
+    """(Re)create whatever build leftovers are missing on the agent's engine, as lab.up does, right now.
+
+    A prune removes them (and `docker image prune -a` takes the base image too once no container uses it), so
+    each prune test calls this first. Holds the lab's lock, so it never races a lab.up.
+    """
+    from orchestrator import lab
+    from orchestrator.lab import images, leftovers
+    from orchestrator.lab.proc import exclusive
+
+    def quiet(_line: str) -> None:
+        return None
+
+    with exclusive(lab.LOCK_FILE, lab.LOCK_TIMEOUT, "make_leftovers"):
+        images.ensure_base(spec.AGENT, quiet, {})
+        leftovers.ensure_prune_lock(quiet)
+        leftovers.ensure(quiet, spec.AGENT)
+
+
+def agent_inventory() -> dict[str, list[str]]:
+    """What the agent's engine holds: images "repo:tag id" (short id; dangling ones as "<none>:<none> id"),
+    containers "name state" (state: created, running, exited, ...; stable, unlike docker's Status text), volumes.
+    """
+    images = docker("images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", host=spec.AGENT).stdout
+    containers = docker("ps", "-a", "--format", "{{.Names}} {{.State}}", host=spec.AGENT).stdout
+    volumes = docker("volume", "ls", "--format", "{{.Name}}", host=spec.AGENT).stdout
+    return {
+        "images": sorted(images.splitlines()),
+        "containers": sorted(containers.splitlines()),
+        "volumes": sorted(volumes.split()),
+    }
+
+
+def ci_volume_data() -> str | None:
+    """keep-me.txt's content in the ci-cache volume, read as root through the volume's Mountpoint; None when
+    the file or the volume is gone."""
+    from orchestrator.lab import leftovers
+
+    return leftovers.volume_data(spec.AGENT)
+
+
+def _lock_listed() -> bool:
+    """Whether /proc/locks lists a flock on PRUNE_LOCK (matched by inode; reading it takes nothing).
+
+    Its pid column is no guide to the holder: it names the process that took the lock, e.g. a `flock 9` command
+    that has long exited while the shell that opened fd 9 (or what it exec'd) still holds it.
+    """
+    try:
+        inode = spec.PRUNE_LOCK.stat().st_ino
+    except FileNotFoundError:
+        return False
+    for line in Path("/proc/locks").read_text().splitlines():
+        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:1467477 0 EOF"; a waiter's line has "->" in the second field.
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+            return True
+    return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def lock_is_free() -> bool:
+    """True if nobody holds PRUNE_LOCK: `flock -n` on it (takes and at once drops the lock; a missing file is free)."""
+    if not spec.PRUNE_LOCK.exists():
+        return True  # flock(1) would create it, owned by root
+    probe = subprocess.run(["flock", "-n", "-E", "75", str(spec.PRUNE_LOCK), "true"], capture_output=True,
+                           text=True, timeout=10, stdin=subprocess.DEVNULL)
+    if probe.returncode not in (0, 75):
+        raise RuntimeError(f"flock -n {spec.PRUNE_LOCK} exited {probe.returncode}: {probe.stderr.strip()}")
+    return probe.returncode == 0
+
+
+def hold_prune_lock(timeout: float = 30) -> subprocess.Popen[bytes]:
+    """Hold PRUNE_LOCK as the agent's login user (a CI pipeline or a stuck prune) until the caller ends the pid.
+
+    The returned process is itself the one holder: sh opens fd 9 and has `flock 9` lock it, then execs sleep,
+    which keeps fd 9 (and with it the lock) until it ends; so ending its pid with any signal frees the lock.
+    It runs under setpriv, which execs: runuser would stay behind as the parent (it keeps a PAM session), and
+    a SIGKILL to runuser would leave the holder holding the lock for an hour.
+    """
+    pw = pwd.getpwnam(spec.AGENT.user)
+    with tempfile.TemporaryFile() as err:
+        holder = subprocess.Popen(
+            ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups", "--",
+             "sh", "-c", 'exec 9>>"$1" && flock 9 && exec sleep 3600', "sh", str(spec.PRUNE_LOCK)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, cwd="/",
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": pw.pw_dir},
+        )
+        try:
+            # sleep runs only once flock succeeded, and a listed lock shows the kernel agrees.
+            wait_for(lambda: holder.poll() is not None or (_cmdline(holder.pid).startswith("sleep ")
+                                                         and _lock_listed()),
+                     f"pid {holder.pid} to hold {spec.PRUNE_LOCK}", timeout=timeout, interval=0.05)
+            if holder.poll() is not None:
+                err.seek(0)
+                raise RuntimeError(f"the lock holder exited {holder.returncode} before taking the lock: "
+                                   f"{err.read().decode('utf-8', 'replace').strip()}")
+        except BaseException:
+            if holder.poll() is None:
+                holder.kill()
+            holder.wait(timeout=10)
+            raise
+    return holder

@@ -17,7 +17,19 @@ import pytest
 
 from orchestrator import lab
 from orchestrator.lab import dockerd, spec, sshd, stack
-from tests.integration.labkit import container_of, docker, file_facts, fingerprint, restart_sshd, sshd_children
+from tests.integration.labkit import (
+    agent_inventory,
+    ci_volume_data,
+    container_of,
+    docker,
+    file_facts,
+    fingerprint,
+    hold_prune_lock,
+    lock_is_free,
+    make_leftovers,
+    restart_sshd,
+    sshd_children,
+)
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")]
@@ -345,3 +357,98 @@ def test_restart_sshd_cuts_open_sessions_and_comes_back(lab_is_up: None) -> None
         for pid in leftover.stdout.split():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
+
+
+# --- The agent's build leftovers and prune lock, for `invoke prune --host agent` ---
+
+LEFTOVER_CONTAINER_LINES = sorted(f"{name} exited" for name in (spec.CI_VOLUME_WRITER, *spec.LEFTOVER_CONTAINERS))
+
+
+def _agent_docker(*args: str) -> str:
+    return docker(*args, host=spec.AGENT).stdout
+
+
+def _assert_leftovers_present() -> dict[str, list[str]]:
+    inventory = agent_inventory()
+    assert inventory["containers"] == LEFTOVER_CONTAINER_LINES
+    assert spec.CI_VOLUME in inventory["volumes"]
+    repos = [line.split()[0] for line in inventory["images"]]
+    assert spec.LEFTOVER_IMAGE in repos and spec.BASE_IMAGE in repos
+    assert "<none>:<none>" in repos, inventory["images"]  # at least one dangling image
+    assert ci_volume_data() == spec.CI_VOLUME_CONTENT
+    labelled = _agent_docker("ps", "-a", "--filter", f"label={spec.LEFTOVER_LABEL}=1", "--format", "{{.Names}}")
+    assert sorted(labelled.split()) == sorted((spec.CI_VOLUME_WRITER, *spec.LEFTOVER_CONTAINERS))
+    mounts = json.loads(_agent_docker("inspect", "--format", "{{json .Mounts}}", spec.CI_VOLUME_WRITER))
+    assert [(m["Type"], m["Name"]) for m in mounts] == [("volume", spec.CI_VOLUME)]
+    return inventory
+
+
+def test_up_leaves_build_leftovers_and_a_prune_lock_on_the_agent(lab_is_up: None) -> None:
+    lines: list[str] = []
+    lab.up(echo=lines.append)  # again here: a prune run elsewhere may have removed them since the fixture's up
+    assert any(line.startswith("agent: build leftovers ") for line in lines), lines
+    _assert_leftovers_present()
+    dangling = _agent_docker("images", "-q", "--filter", "dangling=true").split()
+    assert dangling and _agent_docker("images", "-q", spec.LEFTOVER_IMAGE).split()
+    assert set(dangling).isdisjoint(_agent_docker("images", "-q", spec.LEFTOVER_IMAGE).split())
+    for path, mode in ((spec.CI_DIR, 0o755), (spec.PRUNE_LOCK, 0o644)):
+        st = path.lstat()
+        assert (pwd.getpwuid(st.st_uid).pw_name, st.st_mode & 0o7777) == (spec.AGENT.user, mode), path
+    assert spec.PRUNE_LOCK.is_file() and not spec.PRUNE_LOCK.is_symlink()
+
+
+def test_make_leftovers_after_a_container_prune_which_keeps_the_volume_data(lab_is_up: None) -> None:
+    make_leftovers()
+    before = _assert_leftovers_present()
+    data_file = Path(_agent_docker("volume", "inspect", "--format", "{{.Mountpoint}}", spec.CI_VOLUME).strip()
+                     ) / spec.CI_VOLUME_FILE
+    facts = data_file.stat()
+
+    _agent_docker("container", "prune", "-f")
+    pruned = agent_inventory()
+    assert pruned["containers"] == []
+    assert pruned["volumes"] == before["volumes"] and pruned["images"] == before["images"]
+    assert ci_volume_data() == spec.CI_VOLUME_CONTENT
+
+    make_leftovers()
+    assert _assert_leftovers_present() == {**before, "containers": LEFTOVER_CONTAINER_LINES}
+    after = data_file.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (facts.st_ino, facts.st_mtime_ns)  # the data was not rewritten
+
+
+def test_make_leftovers_remakes_images_after_an_image_prune_of_everything_unused(lab_is_up: None) -> None:
+    make_leftovers()
+    _agent_docker("container", "prune", "-f")
+    _agent_docker("image", "prune", "-a", "-f")  # takes the base image too: no container uses it any more
+    assert agent_inventory()["images"] == []
+    make_leftovers()
+    _assert_leftovers_present()
+    lines: list[str] = []
+    lab.up(echo=lines.append)
+    assert [line for line in lines if line.startswith("agent: build leftovers ")] == [
+        f"agent: build leftovers already present (volume {spec.CI_VOLUME} with {spec.CI_VOLUME_FILE}, stopped "
+        f"containers {spec.CI_VOLUME_WRITER}, {', '.join(spec.LEFTOVER_CONTAINERS)}, image {spec.LEFTOVER_IMAGE}, "
+        f"a dangling image)"]
+
+
+def _owner_uid(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for pid {pid}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_hold_prune_lock_holds_it_until_its_pid_ends(lab_is_up: None, sig: signal.Signals) -> None:
+    wait_for(lock_is_free, f"{spec.PRUNE_LOCK} to be free (another prune may be running)", timeout=60)
+    holder = hold_prune_lock()
+    try:
+        assert not lock_is_free()
+        assert _owner_uid(holder.pid) == pwd.getpwnam(spec.AGENT.user).pw_uid
+        os.kill(holder.pid, sig)
+        assert holder.wait(timeout=10) == -sig
+        wait_for(lock_is_free, f"{spec.PRUNE_LOCK} to be free once pid {holder.pid} ended", timeout=10)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(timeout=10)
