@@ -19,6 +19,9 @@ STEP_COMMANDS = {
 # Shared shell functions: who holds the lock (from /proc/locks, which every user can read, falling back
 # to open file descriptors), and the disk figures (each bounded: a hung engine must not hang us).
 _FUNCTIONS = r"""
+stat_field() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"; }  # after "(comm) "
+started() { stat_field "$1" 20; }  # start time in ticks since boot: with the pid, names one process
+alive() { st=$(stat_field "$1" 1) && [ -n "$st" ] && [ "$st" != Z ]; }  # a zombie has ended
 holders() {
   ino=$(stat -c %i -- "$1" 2>/dev/null) || return 0
   path=$(readlink -f -- "$1")
@@ -35,7 +38,7 @@ holders() {
   } | sort -un | while read -r pid; do
     [ -r "/proc/$pid/cmdline" ] || continue
     age=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
-    start=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null)
+    start=$(started "$pid")
     cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" | cut -c1-300)
     echo "HOLDER $pid ${age:-0} ${start:-0} $cmd"
   done
@@ -59,7 +62,9 @@ PRUNE = _FUNCTIONS + r"""
 lock=$1 wait=$2 limit=$3 until=$4 keep=${5:+--filter label!=$5}; shift 5
 export until keep
 [ -d "$(dirname -- "$lock")" ] || mkdir -p -- "$(dirname -- "$lock")"
-exec 9>>"$lock" || { echo "LOCK_ERROR cannot open $lock"; exit 3; }
+[ -e "$lock" ] || : >> "$lock"
+# Read-only is enough for flock, so a lock file created by another user (or root) works for everyone.
+exec 9<"$lock" || { echo "LOCK_ERROR cannot open $lock"; exit 3; }
 if ! flock -w "$wait" 9; then echo "LOCK_BUSY"; holders "$lock"; exit 75; fi
 echo "LOCKED"
 probe=$limit; [ "$probe" -gt 30 ] && probe=30
@@ -87,7 +92,7 @@ ps -eo pid=,etimes=,args= 2>/dev/null \
   | awk -v th="$2" '$2 > th && $0 ~ /docker([ \t]+-[^ \t]+)*([ \t]+[a-z]+)?[ \t]+prune/ {print $1}' \
   | while read -r pid; do
       [ "$pid" = "$$" ] && continue
-      start=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || continue
+      start=$(started "$pid"); [ -n "$start" ] || continue
       age=$(ps -o etimes= -p "$pid" 2>/dev/null | tr -d ' ')
       echo "PRUNE $pid ${age:-0} $start $(tr '\0' ' ' < "/proc/$pid/cmdline" | cut -c1-300)"
     done
@@ -95,14 +100,14 @@ ps -eo pid=,etimes=,args= 2>/dev/null \
 
 # (pid, start time) pairs: ends exactly those processes (TERM, then KILL after 10 s), each only if its pid
 # still belongs to the same process (same start time), so a recycled pid is never hit.
-KILL_PIDS = r"""
+KILL_PIDS = _FUNCTIONS + r"""
 while [ "$#" -gt 1 ]; do
   pid=$1 start=$2; shift 2
-  now=$(awk '{print $22}' "/proc/$pid/stat" 2>/dev/null) || { echo "GONE $pid"; continue; }
+  now=$(started "$pid"); [ -n "$now" ] && alive "$pid" || { echo "GONE $pid"; continue; }
   [ "$now" = "$start" ] || { echo "RECYCLED $pid"; continue; }
   kill -TERM "$pid" 2>/dev/null || { echo "DENIED $pid"; continue; }
-  i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; echo "KILLED $pid"; else echo "ENDED $pid"; fi
+  i=0; while alive "$pid" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null; echo "KILLED $pid"; else echo "ENDED $pid"; fi
 done
 """
 

@@ -74,7 +74,7 @@ def live(user: str, needle: str) -> list[str]:
 def test_prune_removes_leftovers_but_never_the_volume_or_its_data(leftovers):
     before = agent_inventory()
     assert any(c.startswith("leftover-1 ") for c in before["containers"])
-    result = invoke("prune", "--host", "agent", "--older-than", "1s", "--json", timeout=180)
+    result = invoke("prune", "--host", "agent", "--older-than", "0s", "--json", timeout=180)
     assert result.rc == 0, result.stderr
     checks = result.checks("agent")
     assert [checks[s]["status"] for s in ("lock", "stopped containers", "dangling images", "old unused images",
@@ -88,7 +88,7 @@ def test_prune_removes_leftovers_but_never_the_volume_or_its_data(leftovers):
 
 def test_dry_run_lists_what_would_go_and_changes_nothing(leftovers):
     before = agent_inventory()
-    result = invoke("prune", "--host", "agent", "--older-than", "1s", "--dry-run")
+    result = invoke("prune", "--host", "agent", "--older-than", "0s", "--dry-run")
     assert result.rc == 0, result.stderr
     assert "would remove" in result.stdout and "leftover-1" in result.stdout
     assert agent_inventory() == before
@@ -116,7 +116,7 @@ def test_two_prunes_serialize_on_the_lock(leftovers):
         second = invoke("prune", "--host", "agent", "--lock-wait", "1", timeout=120)
         assert second.rc == 3, second.stderr
         assert "still held after 1s by pid" in second.stdout and "nothing pruned" in second.stdout
-        third, third_log = background("prune", "--host", "agent", "--lock-wait", "120", "--older-than", "1s")
+        third, third_log = background("prune", "--host", "agent", "--lock-wait", "120", "--older-than", "0s")
         wait_for(lambda: "taking" in third_log.read_text(), "the third prune to wait for the lock")
         assert third.poll() is None  # it waits: the first still holds the lock
     assert finish(first, first_log).rc == 0

@@ -78,3 +78,30 @@ def test_disk_figures_parse_and_report_the_gain():
     assert figures["before"]["free_kb"] == 400 and figures["after"]["system_df"][0]["size"] == "400MB"
     record = disk.record(figures, 800_000_000)
     assert record.status == "ok" and "+102.4 kB free" in record.reason and "800.0 MB reclaimed" in record.reason
+
+
+def test_a_long_running_prune_process_is_found_by_pid_and_ended_exactly(local_host, tmp_path):
+    """Found by its command line, ended by pid (with its start time checked): a bystander survives."""
+    import subprocess
+    import sys
+
+    from orchestrator.prune import stuck
+    from tests.waiting import wait_for
+
+    sleeper = "import time; time.sleep(60)"
+    # One process whose command line reads like a hung `docker image prune`, and one that does not.
+    hung = subprocess.Popen([sys.executable, "-c", sleeper, "docker", "image", "prune", "-f"])
+    bystander = subprocess.Popen([sys.executable, "-c", sleeper, "docker", "image", "ls"])
+    try:
+        def seen() -> list[stuck.Proc]:
+            return [p for p in stuck.find(local_host, str(tmp_path / "lock"), 0)[0] if sleeper in p.command]
+        found = wait_for(seen, "the hung prune to be seen", timeout=10)
+        assert [p.pid for p in found] == [hung.pid] and found[0].kind == "prune"
+        assert stuck.end(local_host, found) == {hung.pid: "ENDED"}
+        assert hung.wait(timeout=10) == -15
+        assert bystander.poll() is None
+    finally:
+        for proc in (hung, bystander):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
