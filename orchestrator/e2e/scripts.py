@@ -7,7 +7,7 @@ host has (coreutils, git, docker, awk, setsid).
 
 from __future__ import annotations
 
-import shlex
+from orchestrator.shellcmd import call  # noqa: F401  (re-exported: modules use scripts.call)
 
 # Read-only: what preflight needs, in one round trip. $1 state_dir, $2 stack_dir, $3 repo ("" = origin),
 # $4 branch.
@@ -293,8 +293,3 @@ for f in "$@"; do
   else echo "FILE absent - - $f"; fi
 done
 """
-
-
-def call(script: str, *args: str) -> str:
-    """`sh -c SCRIPT name ARGS...` with every argument quoted: values never become shell syntax."""
-    return " ".join(["sh", "-c", shlex.quote(script), "shakedown", *(shlex.quote(str(a)) for a in args)])

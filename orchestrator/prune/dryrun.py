@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.e2e.scripts import call
 from orchestrator.engine import CheckRecord
 from orchestrator.host import Host
 from orchestrator.prune import scripts
+from orchestrator.shellcmd import call
 
 STOPPED = ("exited", "created", "dead")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,11 +18,11 @@ from typing import Any
 from rich.console import Console
 
 from orchestrator import inventory, report
-from orchestrator.e2e.scripts import call
 from orchestrator.engine import CheckRecord, HostReport, RunResult
 from orchestrator.errors import BadInput, HostUnreachable, ShakedownError
 from orchestrator.host import Host, check_spec
 from orchestrator.prune import disk, dryrun, scripts, stuck
+from orchestrator.shellcmd import call
 
 Echo = Callable[[str], None]
 LOCK_BUSY = 75  # the script's exit code when the lock stayed held
@@ -66,12 +67,12 @@ def run_prune(opts: Options, out: Console, err: Console) -> int:
             if not spec.get("prune_lock_file"):
                 raise BadInput(f"{spec.origins.get('ansible_host', inv.path)}: host {spec.name} has no "
                                "prune_lock_file: prune needs the lock every pipeline on that host shares")
-        result = RunResult({s.name: HostReport(s.name) for s in targets}, _now())
+        result = RunResult({s.name: HostReport(s.name) for s in targets}, time.time())
         tables: dict[str, Any] = {}
         for spec in targets:
             with Host(spec) as host:
                 tables[spec.name] = _one_host(host, spec, opts, age, result.hosts[spec.name], echo)
-        result.ended = _now()
+        result.ended = time.time()
     except ShakedownError as exc:
         return fail(exc, run_id, opts.as_json, err)
     extra = {"prune": {name: t for name, t in tables.items()}, "dry_run": opts.dry_run}
@@ -170,12 +171,6 @@ def _step_records(lines: list[str], steps: list[str], limit: int) -> list[CheckR
             done[step] = CheckRecord(step, "ok", f"reclaimed {freed} in {seconds:.1f}s", seconds, data=data)
     why = f"not run: step {timed_out!r} timed out" if timed_out else "not run"
     return [done.get(s) or CheckRecord(s, "skipped", why) for s in steps]
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _echo(err: Console) -> Echo:

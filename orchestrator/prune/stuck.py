@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator.e2e.scripts import call
 from orchestrator.host import Host
 from orchestrator.prune import scripts
+from orchestrator.shellcmd import call
 
 
 @dataclass(frozen=True)
