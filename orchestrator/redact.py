@@ -1,0 +1,162 @@
+"""The redactor every artifact and console line passes through: known secret values and secret-shaped text
+become markers, in bounded memory, whatever the chunking of the stream.
+
+Known values (read from a host's declared secret files, kept in memory only) become `[REDACTED:KEY]`.
+Patterns catch what nobody declared: PEM private keys, JWTs, bearer/basic authorization, credentials in
+URLs, cloud-style access keys, 0x-prefixed 64-hex private keys, and `KEY=value` / `"key": "value"` pairs
+whose key looks secret.
+
+Streaming: text is emitted only up to a point that no match can still grow across. Every pattern has a
+bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
+HOLD characters of the pending text is enough; a match that straddles the cut holds the cut back to its
+start. A private-key block is held from its BEGIN line until its END line (or MAX_PEM characters, after
+which the block is dropped up to its END).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+
+MIN_SECRET = 4  # shorter "secrets" (e.g. "1", "true") would redact ordinary text; they are left to patterns
+MAX_VALUE = 4096  # longest value a key=value / header / URL pattern takes in one match
+MAX_PEM = 16384
+CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even without a newline
+
+_SECRET_KEY = (r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+               r"|mnemonic|seed|credential|auth)[A-Za-z0-9_.-]*")
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    """<V> is the longest value one match takes, <KEY> a key name that looks secret."""
+    return re.compile(pattern.replace("<V>", str(MAX_VALUE)).replace("<KEY>", _SECRET_KEY))
+
+
+# Every pattern lies within one line (the stream relies on it) and has a bounded length.
+_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+    ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
+                          r"[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+    ("BEARER", _re(r"(?i)(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
+    ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)[^\s@/\"']{1,<V>}(@)"),
+     r"\1[REDACTED:URL_PASSWORD]\2"),
+    ("JWT", _re(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
+    ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
+    ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
+    ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
+    ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
+]
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_BLOCK = re.compile(_PEM_BEGIN.pattern + r".*?" + _PEM_END.pattern, re.S)
+PEM_MARKER = "[REDACTED:PRIVATE_KEY]"
+HOLD = 3 * MAX_VALUE + 1024  # longer than any single-line pattern can match
+
+
+class Redactor:
+    """Redacts known values and secret-shaped text; `stream()` gives a chunk-safe, bounded-memory filter."""
+
+    def __init__(self, known: Mapping[str, str] | None = None):
+        values = {v: k for k, v in (known or {}).items() if isinstance(v, str) and len(v) >= MIN_SECRET}
+        # Longest first, so a secret containing another is replaced whole.
+        self._known = dict(sorted(values.items(), key=lambda kv: -len(kv[0])))
+        self._known_re = re.compile("|".join(re.escape(v) for v in self._known)) if self._known else None
+        self.longest = max((len(v) for v in self._known), default=0)
+        self.hold = HOLD + self.longest
+
+    @property
+    def values(self) -> list[str]:
+        return list(self._known)
+
+    def text(self, text: str) -> str:
+        """Redact a complete text. A private-key block runs to its END line, or to the end of the text."""
+        text = _PEM_BLOCK.sub(PEM_MARKER, text)
+        begin = _PEM_BEGIN.search(text)
+        if begin:
+            text = text[:begin.start()] + PEM_MARKER
+        if self._known_re is not None:
+            text = self._known_re.sub(lambda m: f"[REDACTED:{self._known[m.group(0)]}]", text)
+        for _, pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where any known value or pattern matches in `text` (used to place a safe cut)."""
+        found = [(m.start(), m.end()) for m in self._known_re.finditer(text)] if self._known_re else []
+        for _, pattern, _ in _PATTERNS:
+            found += [(m.start(), m.end()) for m in pattern.finditer(text)]
+        return found
+
+    def stream(self) -> RedactingStream:
+        return RedactingStream(self)
+
+    def lines(self, chunks: Iterable[str]) -> Iterator[str]:
+        """Redact an iterable of chunks, yielding safe text as soon as it can be emitted."""
+        stream = self.stream()
+        for chunk in chunks:
+            out = stream.feed(chunk)
+            if out:
+                yield out
+        tail = stream.close()
+        if tail:
+            yield tail
+
+
+class RedactingStream:
+    """feed() text in any chunking, get redacted text back; close() flushes the rest. Memory stays
+    bounded by the redactor's hold plus one chunk."""
+
+    def __init__(self, redactor: Redactor):
+        self.r = redactor
+        self.pending = ""
+        self.in_pem = False  # inside a private-key block too long to hold: dropping until its END line
+
+    def feed(self, chunk: str) -> str:
+        self.pending += chunk
+        if self.in_pem:
+            self._skip_pem()
+            if self.in_pem:
+                return ""
+        return self._emit(final=False)
+
+    def close(self) -> str:
+        if self.in_pem:  # the stream ended inside a key block: nothing of it may come out
+            self.pending, self.in_pem = "", False
+            return ""
+        return self._emit(final=True)
+
+    def _emit(self, final: bool) -> str:
+        text = self.pending
+        if final:
+            self.pending = ""
+            return self.r.text(text)
+        # Every pattern but the key block lies within one line: whole lines are safe to emit. A line
+        # longer than CHUNK_EMIT is emitted up to `hold` before its end: a match starting before that
+        # point is complete already, and one straddling it moves the cut to its start.
+        cut = text.rfind("\n") + 1
+        if len(text) - cut > CHUNK_EMIT + self.r.hold:
+            cut = len(text) - self.r.hold
+            for start, end in self.r.spans(text):
+                if start < cut < end:
+                    cut = start
+        closed_end = 0
+        for block in _PEM_BLOCK.finditer(text):  # a whole key block goes out in one piece
+            closed_end = block.end()
+            if block.start() < cut < block.end():
+                cut = block.start()
+        begin = _PEM_BEGIN.search(text, closed_end)
+        if begin is not None:  # an open key block: hold it until its END, or drop it if it never comes
+            if len(text) - begin.start() > MAX_PEM:
+                self.pending, self.in_pem = text[begin.end():], True
+                return self.r.text(text[:begin.start()]) + PEM_MARKER + self._skip_pem()
+            cut = min(cut, begin.start())
+        emitted, self.pending = text[:cut], text[cut:]
+        return self.r.text(emitted)
+
+    def _skip_pem(self) -> str:
+        """Drop pending text up to and including the key block's END line (kept: a possibly split marker)."""
+        end = _PEM_END.search(self.pending)
+        if end is None:
+            self.pending = self.pending[-80:]  # an END marker may be split across chunks
+            return ""
+        self.pending, self.in_pem = self.pending[end.end():], False
+        return ""
