@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import templating
+from orchestrator import redact, templating
 from orchestrator.cancel import CANCEL
 from orchestrator.errors import (
     EXIT_FAILED,
@@ -190,9 +190,11 @@ class HostRunner:
 
     def _store(self, task: Task, outcome: Outcome, duration: float) -> None:
         self._store_var(task, outcome)
-        records = [CheckRecord(f"{task.name}: {c.name}", c.status, c.reason, duration, task.where, c.data)
-                   for c in outcome.checks] or [
-                   CheckRecord(task.name, outcome.status, outcome.reason, duration, task.where, outcome.data)]
+        # Redacted as they are made: reasons and data go to the console, reports and listeners.
+        records = [CheckRecord(f"{task.name}: {c.name}", c.status, _scrub(c.reason), duration, task.where,
+                               _scrub(c.data)) for c in outcome.checks] or [
+                   CheckRecord(task.name, outcome.status, _scrub(outcome.reason), duration, task.where,
+                               _scrub(outcome.data))]
         for record in records:
             self.report.checks.append(record)
             if self.listener:
@@ -210,6 +212,10 @@ class HostRunner:
         for sub in task.walk():
             if sub.block is None:
                 self._store(sub, Outcome("skipped", why), 0.0)
+
+
+def _scrub(value: Any) -> Any:
+    return redact.scrub(value)
 
 
 def _seconds(timeout: float | str | None, variables: dict[str, Any]) -> float | None:

@@ -21,6 +21,12 @@ class BadInput(ShakedownError):
     exit_code = EXIT_BAD_INPUT
 
 
+class LeakFound(ShakedownError):
+    """A known secret value was found in the run directory after a run: fail loudly, name the files."""
+
+    exit_code = EXIT_FAILED
+
+
 class InfraError(ShakedownError):
     """The tool could not reach a verdict: host unreachable, timeout, lock not obtained."""
 

@@ -67,6 +67,11 @@ class Redactor:
     def values(self) -> list[str]:
         return list(self._known)
 
+    @property
+    def known(self) -> dict[str, str]:
+        """value -> the key it is known by."""
+        return dict(self._known)
+
     def text(self, text: str) -> str:
         """Redact a complete text. A private-key block runs to its END line, or to the end of the text."""
         text = _PEM_BLOCK.sub(PEM_MARKER, text)
@@ -160,3 +165,35 @@ class RedactingStream:
             return ""
         self.pending, self.in_pem = self.pending[end.end():], False
         return ""
+
+
+# -- the process's known secrets: every output path (reports, console, logs) redacts with these ----------
+_KNOWN: dict[str, str] = {}
+_CURRENT: list[Redactor] = [Redactor()]
+
+
+def register(secrets: Mapping[str, str]) -> None:
+    """Remember secret values (in memory only) so that every later output redacts them."""
+    fresh = {k: v for k, v in secrets.items() if len(v) >= MIN_SECRET and _KNOWN.get(k) != v}
+    if fresh:
+        _KNOWN.update(fresh)
+        _CURRENT[0] = Redactor(_KNOWN)
+
+
+def current() -> Redactor:
+    return _CURRENT[0]
+
+
+def scrub(value: object) -> object:
+    """Redact a string, or every string inside lists and dicts (keys included)."""
+    if isinstance(value, str):
+        return current().text(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def known_values() -> list[str]:
+    return current().values

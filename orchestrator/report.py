@@ -22,8 +22,9 @@ from xml.etree import ElementTree as ET
 from rich.console import Console
 from rich.table import Table
 
-from orchestrator import __version__
+from orchestrator import __version__, redact
 from orchestrator.engine import RunResult
+from orchestrator.errors import LeakFound
 
 REPORT_SCHEMA = 1
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -104,6 +105,10 @@ def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path,
         host_dir.mkdir(exist_ok=True)
         _write(host_dir / "checks.json", json.dumps([c.public() for c in host.checks], indent=2))
     _point_latest(root, run_id)
+    leaks = sweep(run_dir)
+    if leaks:
+        raise LeakFound(f"LEAK: known secret values found in the run directory {run_dir} (the run fails): "
+                        + "; ".join(leaks))
     return run_dir
 
 
@@ -167,7 +172,18 @@ def _md_cell(text: str) -> str:
 
 
 def _write(path: Path, text: str) -> None:
+    text = redact.current().text(text)  # defence in depth: records were redacted when made
     path.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+
+
+def sweep(run_dir: Path) -> list[str]:
+    """Every file under run_dir that holds a known secret value ("file: KEY"), searched as raw bytes."""
+    values = {value.encode(): key for value, key in redact.current().known.items()}
+    hits = []
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.is_symlink()):
+        data = path.read_bytes()
+        hits += [f"{path}: {key}" for value, key in values.items() if value in data]
+    return hits
 
 
 def _point_latest(root: Path, run_id: str) -> None:

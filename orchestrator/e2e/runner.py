@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from orchestrator import engine, inventory, playbook, report
+from orchestrator import engine, inventory, playbook, redact, report, secretfiles
 from orchestrator.cancel import CANCEL
 from orchestrator.e2e import baseline, config, lease, plan, preflight, restore
 from orchestrator.e2e.config import StackConfig
@@ -104,6 +104,8 @@ def run_e2e(opts: Options, out: Console, err: Console) -> int:
         signals = _Signals(echo)
         with signals.installed():
             ready = preflight.check(hosts[spec.name], hosts, cfg, opts.branch)
+            # The values stay in memory: every console line, log and report is redacted with them.
+            secretfiles.load(hosts[spec.name], [cfg.abs_path(f) for f in cfg.secret_files])
             session = Session(cfg, run_id, opts.branch, ready.commit, ready.repo, ready.compose, hosts,
                               Journal(hosts[spec.name], cfg.state_dir, run_id), salt=_salt(), dry_run=opts.dry_run,
                               echo=echo)
@@ -120,7 +122,10 @@ def run_e2e(opts: Options, out: Console, err: Console) -> int:
     finally:
         for host in hosts.values():
             host.close()
-    return _report(outcome, session, inv.path, opts, out, err)
+    try:
+        return _report(outcome, session, inv.path, opts, out, err)
+    except ShakedownError as exc:  # e.g. the leak sweep found a secret in the run directory
+        return _fail(exc, run_id, opts.as_json, err)
 
 
 def _prepare(opts: Options) -> tuple[inventory.HostSpec, StackConfig, playbook.Playbook, inventory.Inventory]:
@@ -287,7 +292,7 @@ def _echo(err: Console) -> Callable[[str], None]:
 
     def echo(line: str) -> None:
         with lock:
-            err.print(line, markup=False, highlight=False, soft_wrap=True)
+            err.print(redact.current().text(line), markup=False, highlight=False, soft_wrap=True)
     return echo
 
 

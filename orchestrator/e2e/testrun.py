@@ -8,12 +8,14 @@ connection drops we reconnect (within the run's deadline) and pick the log up at
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator import redact
 from orchestrator.cancel import CANCEL
 from orchestrator.e2e import scripts
 from orchestrator.e2e.journal import script
@@ -98,11 +100,13 @@ class _Follower:
     def __init__(self, session: Session, log_file: Path | None, echo: Callable[[str], None]):
         self.session, self.log_file, self.echo = session, log_file, echo
         self.offset = 0
-        self.partial = b""
+        self.partial = ""
         self.tail: list[str] = []
         self.reconnects = 0
         self.last_error = ""
         self.gone_at: float | None = None
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.redacting = redact.current().stream()  # the log goes to the console and artifacts redacted
 
     def poll(self, end: float) -> tuple[int | None, bool] | None:
         host = self.session.target
@@ -135,21 +139,25 @@ class _Follower:
         self.gone_at = self.gone_at or now
         return now - self.gone_at > 5 and now - started > 5
 
-    def _consume(self, data: bytes) -> None:
-        if not data:
-            return
+    def _consume(self, data: bytes, final: bool = False) -> None:
         self.offset += len(data)
+        text = self.decoder.decode(data, final=final)
+        safe = self.redacting.feed(text) + (self.redacting.close() if final else "")
+        if not safe:
+            return
         if self.log_file is not None:
-            with self.log_file.open("ab") as fh:
-                fh.write(data)
-        lines = (self.partial + data).split(b"\n")
+            with self.log_file.open("a", encoding="utf-8") as fh:
+                fh.write(safe)
+        lines = (self.partial + safe).split("\n")
         self.partial = lines.pop()
-        for raw in lines:
-            line = raw.decode("utf-8", "replace")
+        for line in lines:
             self.tail = [*self.tail, line][-50:]
             self.echo(f"{self.session.cfg.host} | {line}")
 
     def result(self, status: str, reason: str, rc: int | None, started: float) -> TestRun:
+        self._consume(b"", final=True)
         if self.partial:
-            self._consume(b"\n")
+            self.partial, line = "", self.partial
+            self.tail = [*self.tail, line][-50:]
+            self.echo(f"{self.session.cfg.host} | {line}")
         return TestRun(status, reason, rc, time.monotonic() - started, self.reconnects, self.tail)

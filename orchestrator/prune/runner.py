@@ -76,7 +76,10 @@ def run_prune(opts: Options, out: Console, err: Console) -> int:
     except ShakedownError as exc:
         return fail(exc, run_id, opts.as_json, err)
     extra = {"prune": {name: t for name, t in tables.items()}, "dry_run": opts.dry_run}
-    run_dir = report.write_run_dir(result, run_id, "prune", inv.path, extra)
+    try:
+        run_dir = report.write_run_dir(result, run_id, "prune", inv.path, extra)
+    except ShakedownError as exc:
+        return fail(exc, run_id, opts.as_json, err)
     console = err if opts.as_json else out
     for name, data in tables.items():
         if data.get("disk"):

@@ -33,7 +33,7 @@ def documents(draw: st.DrawFn) -> tuple[dict[str, str], str, str]:
 
 def _owner(known: dict[str, str], value: str) -> str:
     """Two keys may share a value: the marker names one of them, always the same one."""
-    return Redactor(known)._known[value]
+    return Redactor(known).known[value]
 
 
 def streamed(redactor: Redactor, text: str, size: int) -> str:

@@ -150,3 +150,34 @@ def test_report_md_keeps_multiline_reasons_in_one_row(run_playbook):
     row = next(line for line in text.splitlines() if line.startswith("| two lines |"))
     assert "first" in row and "second" in row
     assert len(cells(row)) == 3
+
+
+def test_the_leak_sweep_fails_a_run_whose_artifact_holds_a_known_secret(tmp_path, monkeypatch):
+    """Defence in depth: a file written without redaction (a bug elsewhere) fails the run and is named."""
+    from orchestrator import redact
+    from orchestrator.engine import HostReport, RunResult
+    from orchestrator.errors import LeakFound
+
+    monkeypatch.setenv("SHAKEDOWN_ARTIFACTS", str(tmp_path))
+    redact.register({"PLANTED_TOKEN": "pl4nted-s3cret-value"})
+    run_dir = report.run_dir_for("run-leak")
+    (run_dir / "dev").mkdir()
+    (run_dir / "dev" / "test.log").write_text("oops pl4nted-s3cret-value\n")  # written around the redactor
+    result = RunResult({"dev": HostReport("dev")}, 0.0, 1.0)
+    with pytest.raises(LeakFound) as info:
+        report.write_run_dir(result, "run-leak", "e2e", tmp_path / "inv.yml")
+    assert info.value.exit_code == 1
+    assert f"{run_dir / 'dev' / 'test.log'}: PLANTED_TOKEN" in str(info.value)
+    assert "pl4nted-s3cret-value" not in str(info.value)
+
+
+def test_reports_are_written_redacted(tmp_path, monkeypatch):
+    from orchestrator import redact
+    from orchestrator.engine import CheckRecord, HostReport, RunResult
+
+    monkeypatch.setenv("SHAKEDOWN_ARTIFACTS", str(tmp_path))
+    redact.register({"OTHER_TOKEN": "0ther-s3cret-value"})
+    host = HostReport("dev", [CheckRecord("http", "failed", "body said 0ther-s3cret-value", data={"body": "x"})])
+    run_dir = report.write_run_dir(RunResult({"dev": host}, 0.0, 1.0), "run-ok", "check", tmp_path / "inv.yml")
+    text = "".join(p.read_text() for p in run_dir.rglob("*") if p.is_file())
+    assert "0ther-s3cret-value" not in text and "[REDACTED:OTHER_TOKEN]" in text

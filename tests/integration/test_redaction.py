@@ -1,0 +1,37 @@
+"""Secrets never reach the console or artifacts: a branch whose tests print the stack's .env secret in
+every shape runs through a real e2e, and neither its output nor any file of its run directory holds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.lab import spec
+from tests.integration.labkit import ROOT, fingerprint, invoke
+
+pytestmark = pytest.mark.lab
+
+
+def planted_token() -> str:
+    env = (Path(spec.DEV.stack_dir or "") / ".env").read_text()
+    return next(line.split("=", 1)[1] for line in env.splitlines() if line.startswith(f"{spec.API_TOKEN_VAR}="))
+
+
+def test_a_failing_e2e_that_prints_the_secret_leaks_it_nowhere(healthy_stack, tmp_path):
+    token = planted_token()
+    before = fingerprint()
+    result = invoke("e2e", "--branch", "feature-leaky-tests", "--host", "dev", "--json", timeout=300,
+                    env={"SHAKEDOWN_ARTIFACTS": str(tmp_path)})
+    assert result.rc == 1, result.stderr
+    console = result.stdout + result.stderr
+    assert token not in console
+    assert f"[REDACTED:{spec.API_TOKEN_VAR}]" in console and "FAIL: login rejected" in console
+    run_dir = tmp_path / result.json()["run_id"]
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "test.log" for p in files)
+    for path in files:
+        assert token.encode() not in path.read_bytes(), path
+    assert "[REDACTED:" in (run_dir / "dev" / "test.log").read_text()
+    assert fingerprint() == before
+    assert ROOT.is_dir()
