@@ -92,6 +92,22 @@ def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", loc
         raise Exit(code=code)
 
 
+@task(help={"host": "Host, group or `all` (default dev).", "inventory": COMMON_HELP["inventory"],
+            "json": COMMON_HELP["json"], "lines": "Log lines kept per service in the bundle (default 200)."},
+      auto_shortflags=False)
+def triage(c, host="dev", inventory=None, lines=200, json=False):
+    """Incident bundle (read-only): containers, health, logs, disk, versions, config — all redacted — and
+    what looks wrong with its likely cause (rules in playbooks/triage.yml).
+
+    Exit codes: 0 nothing known is wrong, 1 symptoms found, 2 bad input, 3 host unreachable.
+    """
+    from orchestrator.cli import run_triage
+
+    code = run_triage(host=host, inventory_path=inventory, lines=lines, as_json=json)
+    if code:
+        raise Exit(code=code)
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
@@ -117,4 +133,4 @@ def lab_status(c, json=False):
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, lab)
+ns = Collection(check, e2e, restore, prune, triage, lab)

@@ -165,3 +165,14 @@ def run_prune(*, host: str, inventory_path: str | None, dry_run: bool, older_tha
     except BadInput as exc:
         return fail(exc, report.new_run_id(), as_json, _console(stderr=True))
     return run(opts, _console(stderr=as_json), _console(stderr=True))
+
+
+def run_triage(*, host: str, inventory_path: str | None, lines: Any, as_json: bool) -> int:
+    from orchestrator.triage.runner import run_triage as run
+
+    try:
+        count = int(lines)
+    except (TypeError, ValueError):
+        return fail(BadInput(f"--lines must be a whole number, got {lines!r}"), report.new_run_id(), as_json,
+                    _console(stderr=True))
+    return run(host, inventory_path, count, as_json, _console(stderr=as_json), _console(stderr=True))

@@ -35,14 +35,14 @@ def _re(pattern: str) -> re.Pattern[str]:
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
 _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
-                          r"[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
-    ("BEARER", _re(r"(?i)(\bbearer[ \t]+)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
-    ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)[^\s@/\"']{1,<V>}(@)"),
+                          r"(?!\[REDACTED)[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+    ("BEARER", _re(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
+    ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
     ("JWT", _re(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
     ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
-    ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
+    ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?!\[REDACTED)(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
     ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
 ]
 # A line can match a shape pattern only if it holds one of these: the required literal of each pattern

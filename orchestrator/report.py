@@ -176,6 +176,12 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a file of the run directory (parents created), redacted like every other artifact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, text)
+
+
 def sweep(run_dir: Path) -> list[str]:
     """Every file under run_dir that holds a known secret value ("file: KEY"), searched as raw bytes."""
     values = {value.encode(): key for value, key in redact.current().known.items()}

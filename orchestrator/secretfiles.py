@@ -7,6 +7,7 @@ console line is redacted with them, and the leak sweep checks the run directory 
 from __future__ import annotations
 
 import posixpath
+import re
 import shlex
 
 from orchestrator import redact
@@ -15,8 +16,9 @@ from orchestrator.inventory import HostSpec
 
 
 def paths(spec: HostSpec) -> list[str]:
+    """The host's secret files as absolute paths (default: the stack's .env, when there is a stack)."""
     stack = spec.get("stack_dir") or ""
-    files = spec.get("secret_files") if "secret_files" in spec.vars else []
+    files = spec.get("secret_files") if stack or "secret_files" in spec.vars else []
     return [f if f.startswith("/") or not stack else posixpath.join(stack, f) for f in files]
 
 
@@ -26,9 +28,20 @@ def load(host: Host, files: list[str]) -> dict[str, str]:
         return {}
     quoted = " ".join(shlex.quote(f) for f in files)
     out = host.run(f"for f in {quoted}; do [ -r \"$f\" ] && cat -- \"$f\"; echo; done", timeout=30, warn=True).stdout
-    found = parse(out)
+    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v)}
     redact.register(found)
     return found
+
+
+_SECRET_KEY = re.compile(r"(?i)pass|secret|token|key|auth|credential|mnemonic|seed|private|cert|salt")
+_PLAIN = re.compile(r"(?i)\d+(\.\d+)*|true|false|yes|no|on|off|/[\w./-]*|https?://[\w.:/-]*")
+
+
+def worth_hiding(key: str, value: str) -> bool:
+    """A value from a secret file is treated as a secret unless it is plainly not one (a number, a
+    boolean, a path, a URL without credentials) under a key that does not sound secret: redacting every
+    port number and data path would make the evidence useless without protecting anything."""
+    return bool(_SECRET_KEY.search(key)) or not _PLAIN.fullmatch(value)
 
 
 def parse(text: str) -> dict[str, str]:
