@@ -90,15 +90,16 @@ def run_dir_for(run_id: str) -> Path:
 
 
 def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path,
-                  extra: dict[str, Any] | None = None) -> Path:
+                  extra: dict[str, Any] | None = None, manifest_extra: dict[str, Any] | None = None) -> Path:
     root = artifacts_root()
     run_dir = run_dir_for(run_id)
     if (run_dir / "report.json").exists():
         raise FileExistsError(f"{run_dir} already holds a report")  # run ids are unique: never overwrite
     data = to_json(result, run_id, task, extra)
     _write(run_dir / "report.json", json.dumps(data, indent=2))
-    _write(run_dir / "manifest.json", json.dumps(_manifest(result, run_id, task, inventory), indent=2))
-    _write(run_dir / "report.md", _markdown(data))
+    manifest = {**_manifest(result, run_id, task, inventory), **(manifest_extra or {})}
+    _write(run_dir / "manifest.json", json.dumps(manifest, indent=2))
+    _write(run_dir / "report.md", _markdown(data, manifest))
     _write(run_dir / "junit.xml", _junit(result, task))
     for name, host in result.hosts.items():
         host_dir = run_dir / name
@@ -117,6 +118,7 @@ def _manifest(result: RunResult, run_id: str, task: str, inventory: Path) -> dic
         "run_id": run_id,
         "task": task,
         "orchestrator_version": __version__,
+        "git_revision": _git_revision(),
         "python": platform.python_version(),
         "machine": platform.node(),
         "user": getpass.getuser(),
@@ -128,18 +130,42 @@ def _manifest(result: RunResult, run_id: str, task: str, inventory: Path) -> dic
     }
 
 
-def _markdown(data: dict[str, Any]) -> str:
-    lines = [f"# shakedown {data['task']}: {data['verdict'].upper()}", "",
-             f"- run: `{data['run_id']}`", f"- started: {data['started']}", f"- ended: {data['ended']}",
-             f"- exit code: {data['exit_code']}", ""]
-    if "e2e" in data:
-        lines += [f"- {k}: {_md_cell(str(v))}" for k, v in data["e2e"].items() if not isinstance(v, dict | list)]
+RESULT_WORD = {"ok": "pass", "failed": "fail", "error": "blocked", "skipped": "skipped"}
+
+
+def _markdown(data: dict[str, Any], manifest: dict[str, Any]) -> str:
+    """The regression-evidence shape: target, versions, commands, scenarios with ids, result, residual risk."""
+    lines = [f"# shakedown {data['task']}: {data['verdict'].upper()}", "", "## Target", "",
+             f"- hosts: {', '.join(data['hosts']) or 'none'} (inventory `{manifest.get('inventory')}`)",
+             f"- run: `{data['run_id']}`, {data['started']} to {data['ended']}, exit code {data['exit_code']}", ""]
+    lines += ["## Versions", "", f"- shakedown {manifest.get('orchestrator_version')} "
+              f"(git {manifest.get('git_revision') or 'unknown'}), Python {manifest.get('python')}"]
+    for key, value in (manifest.get("stack") or {}).items():
+        lines.append(f"- {key}: {_md_cell(json.dumps(value) if isinstance(value, dict | list) else str(value))}")
+    lines += ["", "## Commands", "", f"- `{_md_cell(manifest.get('command_line', ''))}`", "", "## Scenarios", ""]
+    counts: dict[str, int] = {}
+    risks: list[str] = []
+    for h, (name, host) in enumerate(data["hosts"].items(), 1):
+        lines += [f"### {name}: {host['verdict']}", "", "| id | scenario | result | detail |", "|---|---|---|---|"]
+        if host.get("unreachable"):
+            risks.append(f"{name} was unreachable: nothing on it was verified")
+        for i, c in enumerate(host["checks"], 1):
+            word = RESULT_WORD.get(c["status"], c["status"])
+            counts[word] = counts.get(word, 0) + 1
+            lines.append(f"| S{h}.{i} | {_md_cell(c['name'])} | {word} | {_md_cell(c['reason'])} |")
+            if word in ("blocked", "skipped"):
+                risks.append(f"S{h}.{i} {c['name']} on {name} was {word}: not verified ({c['reason'] or 'no reason'})")
         lines.append("")
-    for name, host in data["hosts"].items():
-        lines += [f"## {name}: {host['verdict']}", "", "| check | status | detail |", "|---|---|---|"]
-        lines += [f"| {_md_cell(c['name'])} | {c['status']} | {_md_cell(c['reason'])} |" for c in host["checks"]]
-        lines.append("")
-    return "\n".join(lines)
+    summary = ", ".join(f"{n} {w}" for w, n in sorted(counts.items())) or "no scenarios"
+    lines += ["## Result", "", f"**{data['verdict'].upper()}** (exit {data['exit_code']}): {summary}", ""]
+    e2e = data.get("e2e") or {}
+    if e2e.get("kept"):
+        risks.append("--keep: the host was left on the branch; it is not restored until `invoke restore`")
+    if e2e.get("restore") and not e2e["restore"].get("ok"):
+        risks.append("the restore was NOT verified: " + "; ".join(e2e["restore"].get("problems", [])))
+    lines += ["## Residual risk", ""]
+    lines += [f"- {_md_cell(r)}" for r in risks] or ["- none found by this run beyond what the scenarios cover"]
+    return "\n".join(lines) + "\n"
 
 
 def _junit(result: RunResult, task: str) -> str:
@@ -197,6 +223,23 @@ def _point_latest(root: Path, run_id: str) -> None:
     tmp = root / f".latest-{run_id}"
     tmp.symlink_to(run_id)
     os.replace(tmp, link)  # atomic: readers never see a missing `latest`
+
+
+def _git_revision() -> str | None:
+    """This checkout's commit, read from .git without running git (None outside a checkout)."""
+    git = Path(__file__).resolve().parent.parent / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            path = git / ref
+            if path.exists():
+                return path.read_text().strip()
+            packed = (git / "packed-refs").read_text().splitlines()
+            return next((ln.split()[0] for ln in packed if ln.endswith(" " + ref)), None)
+        return head
+    except OSError:
+        return None
 
 
 def _iso(ts: float) -> str:

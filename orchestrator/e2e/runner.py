@@ -266,7 +266,11 @@ def _report(outcome: Outcome, session: Session, inventory_path: Any, opts: Optio
     result.hosts[session.cfg.host].checks.extend(outcome.extra_checks)
     outcome.result = result
     extra = summary.e2e_fields(outcome, session, opts)
-    run_dir = report.write_run_dir(result, outcome.run_id, "e2e", inventory_path, extra)
+    baseline_facts = session.facts.get(session.cfg.host, {})
+    stack = {"host": session.cfg.host, "branch": session.branch, "commit": session.commit, "repo": session.repo,
+             "baseline checkout": baseline_facts.get("head"),
+             "baseline images": {c["service"]: c["image"] for c in baseline_facts.get("containers", {}).values()}}
+    run_dir = report.write_run_dir(result, outcome.run_id, "e2e", inventory_path, extra, {"stack": stack})
     summary.print_console(outcome, session, opts, run_dir, out if not opts.as_json else err)
     if opts.as_json:
         import json

@@ -3,10 +3,13 @@ every shape runs through a real e2e, and neither its output nor any file of its 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from orchestrator import report
 from orchestrator.lab import spec
 from tests.integration.labkit import ROOT, fingerprint, invoke
 
@@ -27,7 +30,11 @@ def test_a_failing_e2e_that_prints_the_secret_leaks_it_nowhere(healthy_stack, tm
     console = result.stdout + result.stderr
     assert token not in console
     assert f"[REDACTED:{spec.API_TOKEN_VAR}]" in console and "FAIL: login rejected" in console
+    schema = json.loads((Path(report.__file__).parent / "report.schema.json").read_text())
+    jsonschema.validate(result.json(), schema)  # e2e adds fields, never breaks the shared shape
     run_dir = tmp_path / result.json()["run_id"]
+    md = (run_dir / "report.md").read_text()
+    assert "## Residual risk" in md and "| S1." in md and "| fail |" in md
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert any(p.name == "test.log" for p in files)
     for path in files:

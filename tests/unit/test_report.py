@@ -85,15 +85,21 @@ def cells(row: str) -> list[str]:
     return [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
 
 
-def test_report_md_lists_every_check():
+def test_report_md_is_regression_evidence():
+    """Target, versions, commands, scenarios with ids and pass/fail/blocked, result, residual risk."""
     text = (write() / "report.md").read_text()
     assert text.startswith("# shakedown check: ERROR")
-    assert "## dev: fail" in text and "## agent: error" in text
-    rows = [cells(line) for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert ["containers: backend", "failed"] in [r[:2] for r in rows]
-    assert all(len(r) == 3 for r in rows), rows  # a `|` in a reason must not add a column
-    backend = next(r for r in rows if r[0] == "containers: backend")
-    assert "backend is unhealthy" in backend[2] and "exit 1" in backend[2]
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections == ["## Target", "## Versions", "## Commands", "## Scenarios", "## Result", "## Residual risk"]
+    assert "### dev: fail" in text and "### agent: error" in text
+    rows = [cells(line) for line in text.splitlines() if line.startswith("| S")]
+    assert all(len(r) == 4 for r in rows), rows  # a `|` in a reason must not add a column
+    backend = next(r for r in rows if r[1] == "containers: backend")
+    assert re.fullmatch(r"S\d+\.\d+", backend[0]) and backend[2] == "fail"
+    assert "backend is unhealthy" in backend[3] and "exit 1" in backend[3]
+    assert {r[2] for r in rows} <= {"pass", "fail", "blocked", "skipped"}
+    risk = text.split("## Residual risk", 1)[1]
+    assert "agent was unreachable" in risk
 
 
 def test_junit_counts_failures_errors_and_skips():
@@ -147,9 +153,9 @@ def test_report_md_keeps_multiline_reasons_in_one_row(run_playbook):
                 cmd: "echo first >&2; echo second >&2; exit 1"
         """)
     text = (write(result) / "report.md").read_text()
-    row = next(line for line in text.splitlines() if line.startswith("| two lines |"))
+    row = next(line for line in text.splitlines() if "| two lines |" in line)
     assert "first" in row and "second" in row
-    assert len(cells(row)) == 3
+    assert len(cells(row)) == 4
 
 
 def test_the_leak_sweep_fails_a_run_whose_artifact_holds_a_known_secret(tmp_path, monkeypatch):
@@ -181,3 +187,15 @@ def test_reports_are_written_redacted(tmp_path, monkeypatch):
     run_dir = report.write_run_dir(RunResult({"dev": host}, 0.0, 1.0), "run-ok", "check", tmp_path / "inv.yml")
     text = "".join(p.read_text() for p in run_dir.rglob("*") if p.is_file())
     assert "0ther-s3cret-value" not in text and "[REDACTED:OTHER_TOKEN]" in text
+
+
+def test_report_json_matches_its_published_schema():
+    import jsonschema
+
+    schema = json.loads((Path(report.__file__).parent / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    data = json.loads((write() / "report.json").read_text())
+    jsonschema.validate(data, schema)
+    data["hosts"]["dev"]["checks"][0]["status"] = "maybe"  # the schema has teeth
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
