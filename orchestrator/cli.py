@@ -36,6 +36,7 @@ def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_js
         playbook.validate(book, targets, inventory_names=set(inv.hosts) | set(inv.groups))
         with _signals_as_cancel():
             result = engine.run(book, targets, forks=forks)
+            _evidence_for_failures(result, targets, run_id, err)
         run_dir = report.write_run_dir(result, run_id, task, inv.path)
     except ShakedownError as exc:
         return fail(exc, run_id, as_json, err)
@@ -47,6 +48,24 @@ def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_js
         print(json.dumps(report.to_json(result, run_id, task), indent=2))
     report.print_human(result, run_id, run_dir, out, title=f"shakedown {task} --host {host}")
     return result.exit_code
+
+
+def _evidence_for_failures(result: engine.RunResult, targets: list[inventory.HostSpec], run_id: str,
+                           err: Console) -> None:
+    """A failed host gets its incident bundle in the run directory, so the evidence is there when needed."""
+    from orchestrator.host import Host
+    from orchestrator.triage.runner import collect
+
+    for spec in targets:
+        report_ = result.hosts[spec.name]
+        if report_.verdict != "fail" or report_.unreachable:
+            continue
+        try:
+            with Host(spec) as host:
+                count = collect(host, report.run_dir_for(run_id) / spec.name)
+            err.print(f"{spec.name}: failed, evidence bundle written ({count} files)", highlight=False)
+        except ShakedownError as exc:
+            err.print(f"{spec.name}: could not gather evidence: {exc}", highlight=False, markup=False)
 
 
 def _console(stderr: bool) -> Console:

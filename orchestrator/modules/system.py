@@ -101,3 +101,19 @@ class PruneStatusModule(Module):
                            + f" (end them with: invoke prune --host {host.name} --kill-stuck)", data)
         held = f"lock held by pid {holders[0].pid} for {holders[0].age}s" if holders else "lock free"
         return Outcome("ok", f"no stuck prune ({held})", data)
+
+
+class EvidenceModule(Module):
+    name = "evidence"
+    doc = ("Write the host's incident bundle (containers, inspect without env values, last log lines, disk, "
+           "versions, config files, HTTP answers; all redacted) into this run's artifacts.")
+    params = {"lines": Param(int, default=200, doc="Log lines kept per service.")}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        from orchestrator.triage.runner import collect
+
+        bundle = ctx.resources.get("artifact_dir")
+        if bundle is None:
+            return Outcome("skipped", "no run directory to write evidence into")
+        count = collect(host, bundle, self.with_defaults(args)["lines"])
+        return Outcome("ok", f"{count} file(s) of evidence in {bundle}")

@@ -76,6 +76,17 @@ def _one(host: Host, spec: inventory.HostSpec, lines: int, table_rules: list[rul
         rep.checks.append(CheckRecord("symptoms", "ok", f"none of the {len(table_rules)} known symptoms", elapsed))
 
 
+def collect(host: Host, bundle: Path, lines: int = 200) -> int:
+    """Write the host's incident bundle (redacted) into `bundle`; returns how many files were written.
+
+    Used by triage, by e2e's rescue (while the failing branch is still deployed) and by a failed check.
+    """
+    secretfiles.load(host, secretfiles.paths(host.spec))
+    found = _gather(host, host.spec, lines)
+    _write_bundle(bundle, found)
+    return sum(1 for p in bundle.rglob("*") if p.is_file())
+
+
 def _gather(host: Host, spec: inventory.HostSpec, lines: int) -> gather.Gathered:
     stack = spec.get("stack_dir") or ""
     files = [f if f.startswith("/") or not stack else posixpath.join(stack, f)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab import spec
-from tests.integration.labkit import container_of, docker, health, invoke
+from tests.integration.labkit import ROOT, container_of, docker, health, invoke
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.lab
@@ -62,6 +62,9 @@ def test_an_unhealthy_container_fails_the_check_with_its_health_output(healthy_s
     reason = result.checks("dev")["containers: backend"]["reason"]
     assert "sample_backend_1 is unhealthy" in reason
     assert statuses(result, "dev")["containers: frontend"] == "ok"
+    # A failed host gets its incident bundle in the run directory.
+    bundle = ROOT / "artifacts" / result.json()["run_id"] / "dev"
+    assert (bundle / "inspect.json").is_file() and (bundle / "logs" / "sample_backend_1.log").is_file()
 
 
 def test_a_missing_expected_container_is_named(healthy_stack):

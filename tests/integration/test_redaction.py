@@ -37,6 +37,10 @@ def test_a_failing_e2e_that_prints_the_secret_leaks_it_nowhere(healthy_stack, tm
     assert "## Residual risk" in md and "| S1." in md and "| fail |" in md
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert any(p.name == "test.log" for p in files)
+    # The rescue gathered the incident bundle while the failing branch was still deployed.
+    names = {str(p.relative_to(run_dir)) for p in files}
+    assert {"dev/inspect.json", "dev/logs/sample_scanner_1.log", "dev/disk.txt"} <= names, sorted(names)
+    assert "1.5.7" in (run_dir / "dev" / "versions.txt").read_text()
     for path in files:
         assert token.encode() not in path.read_bytes(), path
     assert "[REDACTED:" in (run_dir / "dev" / "test.log").read_text()
