@@ -159,7 +159,11 @@ def _markdown(data: dict[str, Any], manifest: dict[str, Any]) -> str:
     summary = ", ".join(f"{n} {w}" for w, n in sorted(counts.items())) or "no scenarios"
     lines += ["## Result", "", f"**{data['verdict'].upper()}** (exit {data['exit_code']}): {summary}", ""]
     e2e = data.get("e2e") or {}
-    if e2e.get("kept"):
+    for name, host in data["hosts"].items() if e2e else ():
+        first_bad = next((c["name"] for c in host["checks"] if c["status"] in ("failed", "error")), None)
+        if first_bad and not any(c["name"] == "tests" for c in host["checks"]):
+            risks.append(f"on {name} the cycle stopped at '{first_bad}': the health checks and the test command "
+                         "after it did not run, so the branch is untested beyond that point")
         risks.append("--keep: the host was left on the branch; it is not restored until `invoke restore`")
     if e2e.get("restore") and not e2e["restore"].get("ok"):
         risks.append("the restore was NOT verified: " + "; ".join(e2e["restore"].get("problems", [])))
