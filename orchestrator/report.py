@@ -164,6 +164,7 @@ def _markdown(data: dict[str, Any], manifest: dict[str, Any]) -> str:
         if first_bad and not any(c["name"] == "tests" for c in host["checks"]):
             risks.append(f"on {name} the cycle stopped at '{first_bad}': the health checks and the test command "
                          "after it did not run, so the branch is untested beyond that point")
+    if e2e.get("kept"):
         risks.append("--keep: the host was left on the branch; it is not restored until `invoke restore`")
     if e2e.get("restore") and not e2e["restore"].get("ok"):
         risks.append("the restore was NOT verified: " + "; ".join(e2e["restore"].get("problems", [])))

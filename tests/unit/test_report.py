@@ -199,3 +199,14 @@ def test_report_json_matches_its_published_schema():
     data["hosts"]["dev"]["checks"][0]["status"] = "maybe"  # the schema has teeth
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_report_md_residual_risk_of_an_e2e_that_stopped_early():
+    result = RunResult({"dev": HostReport("dev", [CheckRecord("deploy", "ok"),
+                                                  CheckRecord("containers ready: backend", "failed", "unhealthy"),
+                                                  CheckRecord("restore", "ok")])}, 0.0, 1.0)
+    data = report.to_json(result, "20261121T000000Z-abcdef", "e2e",
+                          {"e2e": {"kept": False, "restore": {"ok": True, "problems": []}}})
+    risk = report._markdown(data, {}).split("## Residual risk", 1)[1]
+    assert "stopped at 'containers ready: backend'" in risk
+    assert "--keep" not in risk and "NOT verified" not in risk
