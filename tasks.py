@@ -108,6 +108,23 @@ def triage(c, host="dev", inventory=None, lines=200, json=False):
         raise Exit(code=code)
 
 
+@task(help={"hosts": "Fleet size for the fan-out comparison (default 10; the lab starts them on loopback).",
+            "runs": "Measured runs of each contender after one warm-up (default 5).",
+            "json": "Print the results as JSON (they are always written to --out too).",
+            "out": "Results file (JSON; a Markdown twin is written beside it). Default: artifacts/bench-<time>.json.",
+            "log_mb": "Size of the generated log the redactor is measured on (default 100 MB).",
+            "commands": "Commands timed on one open connection (default 100)."},
+      auto_shortflags=False)
+def bench(c, hosts=10, runs=5, json=False, out=None, log_mb=100, commands=100):
+    """Speed side by side, in one run on the lab: shakedown vs one batched plain ssh vs ansible-playbook,
+    fan-out, per-command overhead vs OpenSSH ControlMaster, the redactor, CLI start-up (needs root: lab)."""
+    from orchestrator.cli import run_bench
+
+    code = run_bench(hosts=hosts, runs=runs, as_json=json, out=out, log_mb=log_mb, commands=commands)
+    if code:
+        raise Exit(code=code)
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
@@ -133,4 +150,4 @@ def lab_status(c, json=False):
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, lab)
+ns = Collection(check, e2e, restore, prune, triage, bench, lab)

@@ -195,3 +195,14 @@ def run_triage(*, host: str, inventory_path: str | None, lines: Any, as_json: bo
         return fail(BadInput(f"--lines must be a whole number, got {lines!r}"), report.new_run_id(), as_json,
                     _console(stderr=True))
     return run(host, inventory_path, count, as_json, _console(stderr=as_json), _console(stderr=True))
+
+
+def run_bench(*, hosts: Any, runs: Any, as_json: bool, out: str | None, log_mb: Any, commands: Any) -> int:
+    from orchestrator.bench.runner import Options
+    from orchestrator.bench.runner import run_bench as run
+
+    try:
+        opts = Options(int(hosts), int(runs), as_json, out, int(log_mb), int(commands))
+    except (TypeError, ValueError) as exc:
+        return fail(BadInput(f"bench: numbers expected: {exc}"), report.new_run_id(), as_json, _console(stderr=True))
+    return run(opts, _console(stderr=as_json), _console(stderr=True))

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client docker.io docker-compose busybox-static git curl procps python3-venv)
+PACKAGES=(openssh-server openssh-client docker.io docker-compose busybox-static git curl procps python3-venv time)
 missing=()
-for cmd in /usr/sbin/sshd ssh ssh-keygen dockerd docker-compose busybox git curl pgrep; do
+for cmd in /usr/sbin/sshd ssh ssh-keygen dockerd docker-compose busybox git curl pgrep /usr/bin/time; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if ((${#missing[@]})); then

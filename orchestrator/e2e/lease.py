@@ -80,8 +80,22 @@ def take(host: Host, state_dir: str, lease: Lease) -> None:
 def read(host: Host, state_dir: str) -> tuple[Lease | None, float]:
     """The current lease (None if free) and the host's clock."""
     lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json")).stdout.splitlines()
-    now = float(lines[-1].split()[1]) if lines and lines[-1].startswith("NOW ") else 0.0
+    now = next((float(ln.split()[1]) for ln in lines if ln.startswith("NOW ")), 0.0)
     return (parse(lines[0]) if lines and lines[0].strip() else None), now
+
+
+def status(host: Host, state_dir: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
+    """The lease, the host's clock and the unfinished journal's first entry (None if none): one round trip."""
+    lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",
+                                  f"{state_dir}/journal.jsonl")).stdout.splitlines()
+    held = parse(lines[0]) if lines and lines[0].strip() else None
+    now = next((float(ln.split()[1]) for ln in lines if ln.startswith("NOW ")), 0.0)
+    first = next((ln.removeprefix("JOURNAL ") for ln in lines if ln.startswith("JOURNAL ")), None)
+    try:
+        entry = json.loads(first) if first is not None else None
+    except ValueError:
+        entry = {"run_id": "unreadable"}
+    return held, now, entry
 
 
 def release(host: Host, state_dir: str, run_id: str) -> str:

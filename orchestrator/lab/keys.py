@@ -45,3 +45,28 @@ def ensure_authorized_keys(host: HostSpec, client_pub: str) -> bool:
 def write_known_hosts(entries: Iterable[tuple[HostSpec, str]]) -> bool:
     lines = [f"{host.known_hosts_name} {key}" for host, key in entries]
     return write_if_changed(KNOWN_HOSTS, "\n".join(lines) + "\n", 0o644)
+
+
+def add_known_hosts(entries: Iterable[tuple[HostSpec, str]]) -> bool:
+    """Add or replace these hosts' lines in KNOWN_HOSTS, leaving every other line as it is; True if it wrote.
+
+    A host already listed keeps its place (its line is replaced, duplicates of it dropped); new hosts go last.
+    """
+    wanted = {host.known_hosts_name: f"{host.known_hosts_name} {key}" for host, key in entries}
+    try:
+        existing = KNOWN_HOSTS.read_text().splitlines()
+    except FileNotFoundError:
+        existing = []
+    lines: list[str] = []
+    written: set[str] = set()
+    for line in existing:
+        fields = line.split(maxsplit=1)
+        name = fields[0] if fields else ""
+        if name in wanted:
+            if name not in written:
+                lines.append(wanted[name])
+                written.add(name)
+            continue
+        lines.append(line)
+    lines.extend(line for name, line in wanted.items() if name not in written)
+    return write_if_changed(KNOWN_HOSTS, "\n".join(lines) + "\n", 0o644)

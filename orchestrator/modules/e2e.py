@@ -13,7 +13,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from orchestrator.e2e import journal, lease, testrun
+from orchestrator.e2e import lease, testrun
 from orchestrator.e2e.journal import Command, script
 from orchestrator.e2e.session import Session, Step
 from orchestrator.errors import InfraError
@@ -195,12 +195,10 @@ class LeaseStatus(Module):
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         state_dir = args["state_dir"].rstrip("/")
-        held, now = lease.read(host, state_dir)
-        unfinished = journal.read(host, state_dir)
-        data: dict[str, Any] = {"lease": dataclasses.asdict(held) if held else None,
-                                "journal": bool(unfinished)}
-        if unfinished:
-            run_id = unfinished[0].get("run_id")
+        held, now, first = lease.status(host, state_dir)
+        data: dict[str, Any] = {"lease": dataclasses.asdict(held) if held else None, "journal": first is not None}
+        if first is not None:
+            run_id = first.get("run_id")
             alive = held is not None and held.run_id == run_id and held.expires > now and not held.holder_dead()
             if not alive:
                 return Outcome("failed", f"unfinished e2e journal of run {run_id} and nobody is running it: "

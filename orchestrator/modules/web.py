@@ -7,8 +7,6 @@ import secrets
 import shlex
 from typing import Any
 
-import httpx
-
 from orchestrator.host import Host
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.settings import probe_problems
@@ -59,6 +57,8 @@ class HttpProbesModule(Module):
 
 
 def _from_orchestrator(probe: dict[str, Any]) -> tuple[int | str, str]:
+    import httpx  # here, not at start-up: ~50 ms that only orchestrator-side probes need
+
     # trust_env=False: a proxy from the environment must not see (or break) probes of internal hosts.
     try:
         with httpx.Client(timeout=probe["timeout"], follow_redirects=False, trust_env=False) as client:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator import inventory, redact, report, secretfiles
-from orchestrator.e2e import journal, lease
+from orchestrator.e2e import lease
 from orchestrator.engine import CheckRecord, HostReport, RunResult
 from orchestrator.errors import BadInput, HostUnreachable, ShakedownError
 from orchestrator.host import Host, check_spec
@@ -109,11 +109,10 @@ def _lease_problem(host: Host, spec: inventory.HostSpec) -> str:
     state = spec.get("state_dir")
     if not state:
         return ""
-    held, now = lease.read(host, state)
-    entries = journal.read(host, state)
-    if entries and not (held and held.run_id == entries[0].get("run_id") and held.expires > now
-                        and not held.holder_dead()):
-        return (f"an e2e run ({entries[0].get('run_id')}) left an unfinished journal: the host may still run "
+    held, now, first = lease.status(host, state)
+    if first is not None and not (held and held.run_id == first.get("run_id") and held.expires > now
+                                  and not held.holder_dead()):
+        return (f"an e2e run ({first.get('run_id')}) left an unfinished journal: the host may still run "
                 f"a branch; run `invoke restore --host {host.name}`")
     if held and held.expires <= now:
         return f"stale e2e lease: {held.describe(now)}"

@@ -1,0 +1,41 @@
+"""`invoke bench`, smoke-sized: R=1 on 2 fleet hosts. Only the report's shape is checked, never the numbers
+(timings on a shared machine are not assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orchestrator.lab import fleet
+from tests.integration.labkit import invoke
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def fleet_stopped_after(lab_up):
+    yield
+    fleet.down(echo=lambda line: None)
+
+
+def test_bench_smoke_report_shape(fleet_stopped_after, tmp_path):
+    out = tmp_path / "bench.json"
+    result = invoke("bench", "--hosts", "2", "--runs", "1", "--log-mb", "2", "--commands", "5", "--out", str(out),
+                    timeout=900)
+    assert result.rc == 0, result.stderr
+    data = json.loads(out.read_text())
+    assert data["schema"] == 1 and data["options"]["runs"] == 1 and data["machine"]["cpus"] >= 1
+    titles = [g["title"] for g in data["groups"]]
+    assert [t.split(" ")[0] for t in titles] == ["check", "fan-out", "per", "redactor", "CLI"]
+    check = data["groups"][0]
+    assert {"shakedown check --host dev", "plain ssh (one batched call)"} <= set(check["stats"])
+    assert "ansible-playbook" in check["stats"] or "ansible-playbook" in check["notes"]  # measured, or says why
+    for group in data["groups"]:
+        for name, stats in group["stats"].items():
+            assert set(stats) == {"min", "median", "max", "max_rss_mb"}, name
+            assert 0 < stats["min"] <= stats["median"] <= stats["max"]
+            assert len(group["samples"][name]) == 1  # R=1, the warm-up is not recorded
+    assert "LEAK" not in json.dumps(data["groups"][3]["notes"])
+    md = out.with_suffix(".md").read_text()
+    assert "### Goals" in md and "| contender | min | median | max | peak RSS | ratio (median) |" in md
