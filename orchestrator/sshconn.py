@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 import fabric
+import invoke
 import paramiko
 
 from orchestrator.errors import HostUnreachable
@@ -14,10 +15,19 @@ from orchestrator.inventory import HostSpec
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 
 
+class FastRemote(fabric.runners.Remote):
+    # Invoke's runners wait for a command's end by sleeping `input_sleep` (10 ms) between polls. They read
+    # it from the class, not from the config (a `runners.input_sleep` setting is silently ignored), so
+    # set it here: per command on an open connection this takes ~12 ms down to a few ms.
+    input_sleep = 0.001
+
+
+class FastLocal(invoke.runners.Local):
+    input_sleep = 0.001
+
+
 def runner_config(overrides: dict | None = None) -> fabric.Config:
-    # Invoke polls its I/O threads every input_sleep (default 10 ms); with TCP_NODELAY this is most of
-    # the per-command overhead left, so poll faster (design.md: ~48 ms -> ~6 ms per command).
-    base = {"runners": {"input_sleep": 0.001}, "run": {"in_stream": False}}
+    base = {"runners": {"remote": FastRemote, "local": FastLocal}, "run": {"in_stream": False}}
     return fabric.Config(overrides={**base, **(overrides or {})}, lazy=True)
 
 
