@@ -93,6 +93,10 @@ def down(echo: Echo = print, purge: bool = False) -> None:
     """Stop every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR and RUN_DIR, nothing else."""
     if os.geteuid() != 0:
         raise LabError("lab.down needs root (it stops the lab's sshd and dockerd)", EXIT_BAD_INPUT)
+    # The bench's fleet first: its pidfiles live under RUN_DIR, and a purge must not orphan its sshds.
+    from . import fleet  # fleet imports this package's lock settings
+
+    fleet.down(echo)
     with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.down"):
         for host in HOSTS:
             sshd.stop(host, echo)
