@@ -13,6 +13,7 @@ COMMON_HELP = {
     "json": "Print the machine-readable result on stdout (the table goes to stderr).",
     "forks": "Hosts worked on in parallel (default 10).",
 }
+NO_FORKS_HELP = {k: v for k, v in COMMON_HELP.items() if k != "forks"}  # tasks that work host by host
 
 
 @task(help=COMMON_HELP, auto_shortflags=False)
@@ -28,7 +29,7 @@ def check(c, host="all", inventory=None, json=False, forks=10):
         raise Exit(code=code)
 
 
-@task(help={**{k: v for k, v in COMMON_HELP.items() if k != "forks"},
+@task(help={**NO_FORKS_HELP,
             "host": "The host to borrow (exactly one; default dev).",
             "branch": "Branch of the stack's repository to deploy and test (validated as a git ref name).",
             "mode": "`targeted` (default): health checks and the stack's test command; `check`: health checks only.",
@@ -67,7 +68,7 @@ def restore(c, host=None, inventory=None, force=False, json=False):
         raise Exit(code=code)
 
 
-@task(help={**{k: v for k, v in COMMON_HELP.items() if k != "forks"},
+@task(help={**NO_FORKS_HELP,
             "host": "Agent host(s) to clean (default: the `agents` group).",
             "dry_run": "Show what would be removed; remove nothing.",
             "older_than": "Prune stopped containers, unused images and build cache older than this (default 72h).",

@@ -197,19 +197,19 @@ class RedactingStream:
         if begin is not None:  # an open key block: hold it until its END, or drop it if it never comes
             if len(text) - begin.start() > MAX_PEM:
                 self.pending, self.in_pem = text[begin.end():], True
-                return self.r.text(text[:begin.start()]) + PEM_MARKER + self._skip_pem()
+                self._skip_pem()
+                return self.r.text(text[:begin.start()]) + PEM_MARKER
             cut = min(cut, begin.start())
         emitted, self.pending = text[:cut], text[cut:]
         return self.r.text(emitted)
 
-    def _skip_pem(self) -> str:
+    def _skip_pem(self) -> None:
         """Drop pending text up to and including the key block's END line (kept: a possibly split marker)."""
         end = _PEM_END.search(self.pending)
         if end is None:
             self.pending = self.pending[-80:]  # an END marker may be split across chunks
-            return ""
+            return
         self.pending, self.in_pem = self.pending[end.end():], False
-        return ""
 
 
 # -- the process's known secrets: every output path (reports, console, logs) redacts with these ----------

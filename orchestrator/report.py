@@ -20,6 +20,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator import __version__, redact
@@ -63,9 +64,15 @@ def table(result: RunResult, title: str) -> Table:
         t.add_column(col, overflow="fold")
     for name, host in result.hosts.items():
         for i, c in enumerate(host.checks):
-            t.add_row(name if i == 0 else "", c.name, f"[{STYLE[c.status]}]{c.status}[/]", c.reason)
+            t.add_row(name if i == 0 else "", _shown(c.name), f"[{STYLE[c.status]}]{c.status}[/]", _shown(c.reason))
         t.add_section()
     return t
+
+
+def _shown(text: str) -> str:
+    """Console text from a record: redacted (records made outside the engine, e.g. by prune or triage,
+    were not) and escaped, so host output can never be read as Rich markup."""
+    return escape(redact.current().text(text))
 
 
 def print_human(result: RunResult, run_id: str, run_dir: Path | None, console: Console, title: str) -> None:
@@ -74,7 +81,7 @@ def print_human(result: RunResult, run_id: str, run_dir: Path | None, console: C
         bad = [c for c in host.checks if c.status in ("failed", "error")]
         line = f"[{STYLE[host.verdict]}]{name}: {host.verdict.upper()}[/]"
         if bad:
-            line += f" — {len(bad)} problem(s): " + "; ".join(f"{c.name}: {c.reason}" for c in bad)
+            line += f" — {len(bad)} problem(s): " + "; ".join(f"{_shown(c.name)}: {_shown(c.reason)}" for c in bad)
         console.print(line, highlight=False)
     elapsed = result.ended - result.started
     where = f", report {run_dir}" if run_dir else ""

@@ -77,13 +77,6 @@ def take(host: Host, state_dir: str, lease: Lease) -> None:
     raise LeaseHeld(f"{host.name}: leased by {who}; not starting")
 
 
-def read(host: Host, state_dir: str) -> tuple[Lease | None, float]:
-    """The current lease (None if free) and the host's clock."""
-    lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json")).stdout.splitlines()
-    now = next((float(ln.split()[1]) for ln in lines if ln.startswith("NOW ")), 0.0)
-    return (parse(lines[0]) if lines and lines[0].strip() else None), now
-
-
 def status(host: Host, state_dir: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
     """The lease, the host's clock and the unfinished journal's first entry (None if none): one round trip."""
     lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",

@@ -323,7 +323,7 @@ def run_restore(host: str, inventory_path: str | None, force: bool, as_json: boo
                 raise ShakedownError(f"journal names host {name!r}, which is not in {inv.path}")
             return hosts.setdefault(name, Host(inv.hosts[name]))
 
-        held, now = lease.read(target, cfg.state_dir)
+        held, now, _ = lease.status(target, cfg.state_dir)
         if held is not None and held.expires > now and not held.holder_dead() and not force:
             raise lease.LeaseHeld(f"{spec.name}: leased by {held.describe(now)}; that run may still be restoring "
                                   "it. If it is dead, rerun with --force")

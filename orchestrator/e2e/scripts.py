@@ -51,7 +51,7 @@ LEASE_RELEASE = r"""
 if grep -qF -- "\"run_id\": \"$2\"" "$1"; then rm -f -- "$1"; echo RELEASED; else echo OTHER; fi
 """
 
-# $1 lease path, optional $2 journal path: the lease line, the host's clock, the journal's first entry.
+# $1 lease path, $2 journal path: the lease line, the host's clock, the journal's first entry.
 LEASE_READ = r"""
 [ -e "$1" ] && tr -d '\n' < "$1"; echo
 echo "NOW $(date +%s)"

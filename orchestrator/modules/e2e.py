@@ -55,7 +55,7 @@ class BorrowPeers(SessionModule):
                               script(peer.host, "PEER_BORROW", peer.file, backup, *pairs, timeout=60,
                                      title=f"repoint {peer.file}"),
                               undo=undo,
-                              cleanup=[Command(peer.host, f"rm -f -- {_q(backup)}", 30, "remove the backup")]))
+                              cleanup=[Command(peer.host, f"rm -f -- {shlex.quote(backup)}", 30, "remove the backup")]))
             if peer.reload:
                 steps.append(Step(f"reload {peer.host}", Command(peer.host, peer.reload, 120, "reload peer")))
         return steps
@@ -180,10 +180,6 @@ class Restore(Module):
         if done.ok:
             return Outcome("ok", "; ".join(done.verified) or "nothing to restore", changed=bool(done.undone))
         return Outcome("error", "; ".join(done.problems))
-
-
-def _q(value: str) -> str:
-    return shlex.quote(value)
 
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-from orchestrator import inventory, report
+from orchestrator import inventory, redact, report
 from orchestrator.engine import CheckRecord, HostReport, RunResult
 from orchestrator.errors import BadInput, HostUnreachable, ShakedownError
 from orchestrator.host import Host, check_spec
@@ -177,4 +177,4 @@ def _step_records(lines: list[str], steps: list[str], limit: int) -> list[CheckR
 
 
 def _echo(err: Console) -> Echo:
-    return lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True)
+    return lambda line: err.print(redact.current().text(line), markup=False, highlight=False, soft_wrap=True)

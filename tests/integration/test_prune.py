@@ -56,8 +56,9 @@ def engine_paused() -> Iterator[None]:
 
 def background(*args: str) -> tuple[subprocess.Popen[str], Path]:
     log = Path(f"/tmp/prune-{time.monotonic_ns()}.log")
-    proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=log.open("w"), stdin=subprocess.DEVNULL, text=True)
+    with log.open("w") as err:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=err, stdin=subprocess.DEVNULL, text=True)
     return proc, log
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator import report
 from orchestrator.lab import spec
-from tests.integration.labkit import ROOT, fingerprint, invoke
+from tests.integration.labkit import fingerprint, invoke
 
 pytestmark = pytest.mark.lab
 
@@ -45,4 +45,3 @@ def test_a_failing_e2e_that_prints_the_secret_leaks_it_nowhere(healthy_stack, tm
         assert token.encode() not in path.read_bytes(), path
     assert "[REDACTED:" in (run_dir / "dev" / "test.log").read_text()
     assert fingerprint() == before
-    assert ROOT.is_dir()

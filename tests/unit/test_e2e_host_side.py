@@ -22,10 +22,10 @@ def test_lease_is_exclusive_and_only_its_run_releases_it(local_host, tmp_path):
         lease.take(local_host, state, lease.new("run-2", "feature/b", 1001.0, 600.0))
     assert info.value.exit_code == 3 and "run run-1" in str(info.value) and "branch feature/a" in str(info.value)
     assert lease.release(local_host, state, "run-2") == "OTHER"
-    held, now = lease.read(local_host, state)
-    assert held == first and now > 0
+    held, now, journal_entry = lease.status(local_host, state)
+    assert held == first and now > 0 and journal_entry is None
     assert lease.release(local_host, state, "run-1") == "RELEASED"
-    assert lease.read(local_host, state)[0] is None
+    assert lease.status(local_host, state)[0] is None
     assert lease.release(local_host, state, "run-1") == "ABSENT"
 
 

@@ -210,3 +210,21 @@ def test_report_md_residual_risk_of_an_e2e_that_stopped_early():
     risk = report._markdown(data, {}).split("## Residual risk", 1)[1]
     assert "stopped at 'containers ready: backend'" in risk
     assert "--keep" not in risk and "NOT verified" not in risk
+
+
+def test_console_tables_redact_and_never_read_host_output_as_markup():
+    """Records made outside the engine (prune, triage) reach the console through the same chokepoint."""
+    import io
+
+    from rich.console import Console
+
+    from orchestrator import redact
+
+    redact.register({"CONSOLE_TOKEN": "c0nsole-s3cret-value"})
+    reason = "pid 7: tool --key c0nsole-s3cret-value [bold]x"
+    host = HostReport("agent", [CheckRecord("stuck prunes", "failed", reason)])
+    buf = io.StringIO()
+    report.print_human(RunResult({"agent": host}, 0.0, 1.0), "r", None, Console(file=buf, width=200), "t")
+    text = buf.getvalue()
+    assert "c0nsole-s3cret-value" not in text and "[REDACTED:CONSOLE_TOKEN]" in text
+    assert "[bold]x" in text
