@@ -24,9 +24,7 @@ def check(c, host="all", inventory=None, json=False, forks=10):
     """
     from orchestrator.cli import run_playbook_task
 
-    code = run_playbook_task("check", host=host, inventory_path=inventory, as_json=json, forks=int(forks))
-    if code:
-        raise Exit(code=code)
+    _exit(run_playbook_task("check", host=host, inventory_path=inventory, as_json=json, forks=forks))
 
 
 @task(help={**NO_FORKS_HELP,
@@ -49,8 +47,7 @@ def e2e(c, branch=None, host="dev", inventory=None, mode="targeted", keep=False,
 
     code = run_e2e(host=host, branch=branch, inventory_path=inventory, mode=mode, keep=keep, dry_run=dry_run,
                    test_timeout=test_timeout, ready_timeout=ready_timeout, as_json=json)
-    if code:
-        raise Exit(code=code)
+    _exit(code)
 
 
 @task(help={"host": "The host to restore (one).", "inventory": COMMON_HELP["inventory"], "json": COMMON_HELP["json"],
@@ -64,11 +61,10 @@ def restore(c, host=None, inventory=None, force=False, json=False):
     from orchestrator.cli import run_restore
 
     code = run_restore(host=host, inventory_path=inventory, force=force, as_json=json)
-    if code:
-        raise Exit(code=code)
+    _exit(code)
 
 
-@task(help={**NO_FORKS_HELP,
+@task(help={**COMMON_HELP,
             "host": "Agent host(s) to clean (default: the `agents` group).",
             "dry_run": "Show what would be removed; remove nothing.",
             "older_than": "Prune stopped containers, unused images and build cache older than this (default 72h).",
@@ -78,7 +74,7 @@ def restore(c, host=None, inventory=None, force=False, json=False):
             "stuck_after": "Seconds after which a prune or the held lock counts as stuck (default: inventory)."},
       auto_shortflags=False)
 def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", lock_wait=60, timeout=600,
-          kill_stuck=False, stuck_after=None, json=False):
+          kill_stuck=False, stuck_after=None, json=False, forks=10):
     """Locked, time-bounded Docker cleanup on CI agents: stopped containers, images, build cache — never volumes.
 
     Exit codes: 0 pruned, 1 stuck prunes left running, 2 bad input, 3 lock not obtained, a step timed out,
@@ -88,15 +84,14 @@ def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", loc
 
     code = run_prune(host=host, inventory_path=inventory, dry_run=dry_run, older_than=older_than,
                      lock_wait=lock_wait, timeout=timeout, kill_stuck=kill_stuck, stuck_after=stuck_after,
-                     as_json=json)
-    if code:
-        raise Exit(code=code)
+                     as_json=json, forks=forks)
+    _exit(code)
 
 
-@task(help={"host": "Host, group or `all` (default dev).", "inventory": COMMON_HELP["inventory"],
-            "json": COMMON_HELP["json"], "lines": "Log lines kept per service in the bundle (default 200)."},
+@task(help={**COMMON_HELP, "host": "Host, group or `all` (default dev).",
+            "lines": "Log lines kept per service in the bundle (default 200)."},
       auto_shortflags=False)
-def triage(c, host="dev", inventory=None, lines=200, json=False):
+def triage(c, host="dev", inventory=None, lines=200, json=False, forks=10):
     """Incident bundle (read-only): containers, health, logs, disk, versions, config — all redacted — and
     what looks wrong with its likely cause (rules in playbooks/triage.yml).
 
@@ -104,9 +99,8 @@ def triage(c, host="dev", inventory=None, lines=200, json=False):
     """
     from orchestrator.cli import run_triage
 
-    code = run_triage(host=host, inventory_path=inventory, lines=lines, as_json=json)
-    if code:
-        raise Exit(code=code)
+    code = run_triage(host=host, inventory_path=inventory, lines=lines, as_json=json, forks=forks)
+    _exit(code)
 
 
 @task(help={"hosts": "Fleet size for the fan-out comparison (default 10; the lab starts them on loopback).",
@@ -122,8 +116,7 @@ def bench(c, hosts=10, runs=5, json=False, out=None, log_mb=100, commands=100):
     from orchestrator.cli import run_bench
 
     code = run_bench(hosts=hosts, runs=runs, as_json=json, out=out, log_mb=log_mb, commands=commands)
-    if code:
-        raise Exit(code=code)
+    _exit(code)
 
 
 @task(name="up")
@@ -131,7 +124,7 @@ def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
     from orchestrator.cli import run_lab
 
-    run_lab("up")
+    _exit(run_lab("up"))
 
 
 @task(name="down", help={"purge": "Also delete the lab's state (keys, engines' data, stack)."})
@@ -139,7 +132,7 @@ def lab_down(c, purge=False):
     """Stop the lab's sshd and dockerd processes (by their pid files)."""
     from orchestrator.cli import run_lab
 
-    run_lab("down", purge=purge)
+    _exit(run_lab("down", purge=purge))
 
 
 @task(name="status", help={"json": "Print the lab's hosts as JSON (ssh, docker_host, stack_dir, up)."})
@@ -147,7 +140,12 @@ def lab_status(c, json=False):
     """Show the lab's hosts and whether each is up."""
     from orchestrator.cli import run_lab
 
-    run_lab("status", as_json=json)
+    _exit(run_lab("status", as_json=json))
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise Exit(code=code)
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)

@@ -62,6 +62,11 @@ class CommandTimeout(CommandError):
         super().__init__(host, command, None, stderr, note=f"timed out after {timeout:g}s")
 
 
+class Cancelled(KeyboardInterrupt):
+    """A host command was ended because the run was cancelled (SIGINT/SIGTERM): unwinds like Ctrl-C, so
+    every `except KeyboardInterrupt` cleanup path (e2e's restore, the one guard's exit 3) handles it."""
+
+
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(str(word), list(choices), n=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from orchestrator import settings
+from orchestrator.config import settings
 from orchestrator.modules import MODULES
 
 ROOT = Path(__file__).resolve().parents[1]

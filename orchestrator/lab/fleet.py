@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from orchestrator.paths import DEFAULT_INVENTORY
+
 from . import LOCK_FILE, LOCK_TIMEOUT, dockerd, keys, sshd
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, write_if_changed
@@ -37,7 +39,7 @@ Echo = Callable[[str], None]
 FLEET_DIR = LAB_DIR / "fleet"  # per host: sshd_config, host key, authorized_keys, sshd.log (kept by down)
 FLEET_RUN_DIR = RUN_DIR / "fleet"  # <name>.pid per running sshd
 FLEET_LOCK = RUN_DIR / "fleet.lock"  # serializes fleet up/down; the lab's own lock guards known_hosts
-LAB_INVENTORY = Path(__file__).resolve().parents[2] / "inventory" / "lab.yml"
+LAB_INVENTORY = DEFAULT_INVENTORY
 
 NET_PREFIX = "127.0.1."
 BASE_PORT = 2300

@@ -9,6 +9,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.paths import ROOT
+
 LAB_DIR = Path("/var/lib/shakedown-lab")
 RUN_DIR = Path("/run/shakedown-lab")  # pidfiles and docker exec-roots: tmpfs, gone after a reboot
 
@@ -21,7 +23,7 @@ SSHD_PRIVSEP_DIR = Path("/run/sshd")  # Debian's sshd refuses to start without i
 SSHD_BIN = "/usr/sbin/sshd"  # sshd insists on an absolute path (it re-execs itself)
 
 BASE_IMAGE = "shakedown/base:1"
-LAB_SRC = Path(__file__).resolve().parents[2] / "tests" / "lab"  # the lab's own files in this repository
+LAB_SRC = ROOT / "tests" / "lab"  # the lab's own files in this repository
 APP_SRC = LAB_SRC / "app"  # the sample app: main branch of the lab repo
 BRANCHES_SRC = LAB_SRC / "branches"  # one overlay folder per extra branch, applied on top of main
 

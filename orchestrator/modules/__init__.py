@@ -6,20 +6,16 @@ from orchestrator.modules.base import Check, Deadline, Module, Outcome, Param, T
 from orchestrator.modules.core import AssertModule, FailModule, SetFactModule, ShellModule
 from orchestrator.modules.docker import ContainersModule, DockerEngineModule
 from orchestrator.modules.e2e import MODULES_E2E
-from orchestrator.modules.system import (
-    DiskModule,
-    EvidenceModule,
-    PingModule,
-    PruneStatusModule,
-    ReadFileModule,
-)
+from orchestrator.modules.prune import MODULES_PRUNE
+from orchestrator.modules.system import DiskModule, PingModule, PruneStatusModule, ReadFileModule
+from orchestrator.modules.triage import MODULES_TRIAGE
 from orchestrator.modules.web import HttpProbesModule
 
 MODULES: dict[str, Module] = {
     m.name: m()
     for m in (PingModule, ShellModule, AssertModule, FailModule, SetFactModule, ReadFileModule, DiskModule,
-              DockerEngineModule, ContainersModule, HttpProbesModule, PruneStatusModule, EvidenceModule,
-              *MODULES_E2E)
+              DockerEngineModule, ContainersModule, HttpProbesModule, PruneStatusModule, *MODULES_PRUNE,
+              *MODULES_TRIAGE, *MODULES_E2E)
 }
 
 __all__ = ["MODULES", "Check", "Deadline", "Module", "Outcome", "Param", "TaskContext"]

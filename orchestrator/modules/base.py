@@ -102,6 +102,8 @@ class Module:
     name: ClassVar[str]
     params: ClassVar[dict[str, Param]] = {}
     conditions: ClassVar[tuple[str, ...]] = ()  # params holding bare expressions (validated like `when`)
+    # True: each sub-check is a check of its own ("lock", "stopped containers"), not "<task>: <check>".
+    own_check_names: ClassVar[bool] = False
     doc: ClassVar[str] = ""
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:

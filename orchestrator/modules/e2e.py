@@ -2,7 +2,7 @@
 
 Each module describes its changes as Steps (command + undo) and applies them through the run's Session,
 which journals every step on the host before making it. They only work inside `invoke e2e`, which
-creates the session (orchestrator/e2e/runner.py); the restore is guaranteed there too, whatever the
+creates the session (orchestrator/procedures/e2e/runner.py); the restore is guaranteed there too, whatever the
 playbook says.
 """
 
@@ -13,12 +13,12 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from orchestrator.e2e import lease, testrun
-from orchestrator.e2e.journal import Command, script
-from orchestrator.e2e.session import Session, Step
 from orchestrator.errors import InfraError
 from orchestrator.host import Host
 from orchestrator.modules.base import Module, Outcome, Param, TaskContext
+from orchestrator.ops.e2e import lease, testrun
+from orchestrator.ops.e2e.journal import Command, script
+from orchestrator.ops.e2e.session import Session, Step
 
 
 def session_of(ctx: TaskContext) -> Session:
@@ -157,8 +157,8 @@ class StackTests(Module):
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         session = session_of(ctx)
-        artifact_dir: Path | None = ctx.resources.get("artifact_dir")
-        log_file = artifact_dir / "test.log" if artifact_dir else None
+        run_dir: Path | None = ctx.resources.get("run_dir")
+        log_file = run_dir / host.name / "test.log" if run_dir else None
         result = testrun.run(session, float(args["timeout"]), log_file, session.echo)
         data = {"exit_code": result.exit_code, "reconnects": result.reconnects, "tail": result.tail[-20:]}
         reason = result.reason + (f" (re-attached after {result.reconnects} dropped connection(s))"

@@ -8,6 +8,7 @@ from typing import Any
 
 from orchestrator.host import Host
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.prune import stuck
 
 # One df per path so that one bad path does not hide the others; runs in a single round trip.
 _DF_SCRIPT = 'for p in "$@"; do printf "%s\\t" "$p"; df -Pk -- "$p" 2>&1 | tail -n 1; done'
@@ -91,8 +92,6 @@ class PruneStatusModule(Module):
     params = {"lock": Param(str, required=True), "stuck_after": Param((int, float), default=3600)}
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
-        from orchestrator.prune import stuck
-
         a = self.with_defaults(args)
         found, holders = stuck.find(host, a["lock"], float(a["stuck_after"]), timeout=ctx.deadline.timeout(30))
         data = {"stuck": [vars(p) for p in found], "holders": [vars(p) for p in holders]}
@@ -101,19 +100,3 @@ class PruneStatusModule(Module):
                            + f" (end them with: invoke prune --host {host.name} --kill-stuck)", data)
         held = f"lock held by pid {holders[0].pid} for {holders[0].age}s" if holders else "lock free"
         return Outcome("ok", f"no stuck prune ({held})", data)
-
-
-class EvidenceModule(Module):
-    name = "evidence"
-    doc = ("Write the host's incident bundle (containers, inspect without env values, last log lines, disk, "
-           "versions, config files, HTTP answers; all redacted) into this run's artifacts.")
-    params = {"lines": Param(int, default=200, doc="Log lines kept per service.")}
-
-    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
-        from orchestrator.triage.runner import collect
-
-        bundle = ctx.resources.get("artifact_dir")
-        if bundle is None:
-            return Outcome("skipped", "no run directory to write evidence into")
-        count = collect(host, bundle, self.with_defaults(args)["lines"])
-        return Outcome("ok", f"{count} file(s) of evidence in {bundle}")

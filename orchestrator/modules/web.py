@@ -7,9 +7,9 @@ import secrets
 import shlex
 from typing import Any
 
+from orchestrator.config.settings import probe_problems
 from orchestrator.host import Host
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
-from orchestrator.settings import probe_problems
 
 BODY_LIMIT = 65536
 # One host-side script for all host probes: one round trip whatever their number.

@@ -125,7 +125,7 @@ def test_lab_status_json_gives_scripts_the_documented_keys(lab_up):
 
 
 def test_the_lab_inventory_matches_the_lab(lab_up):
-    from orchestrator import inventory
+    from orchestrator.config import inventory
 
     inv = inventory.load()
     for lab_host in spec.HOSTS:

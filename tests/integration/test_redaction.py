@@ -9,8 +9,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from orchestrator import report
 from orchestrator.lab import spec
+from orchestrator.run import rundir as report
 from tests.integration.labkit import fingerprint, invoke
 
 pytestmark = pytest.mark.lab

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import inventory
+from orchestrator.config import inventory
 from orchestrator.errors import CommandTimeout
 from orchestrator.host import Host
 from orchestrator.lab import spec

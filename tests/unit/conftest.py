@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import engine, inventory, playbook
+from orchestrator import engine
+from orchestrator.config import inventory
+from orchestrator.config.inventory import HostSpec
+from orchestrator.engine import playbook
 from orchestrator.host import Host
-from orchestrator.inventory import HostSpec
 from tests.unit.helpers import write
 
 LOCAL_INVENTORY = """\

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from orchestrator import inventory
-from orchestrator.e2e import config, journal, lease, scripts
+from orchestrator.config import inventory
 from orchestrator.errors import BadInput, CommandError
+from orchestrator.ops.e2e import config, journal, lease, scripts
 from tests.unit.helpers import write
 
 

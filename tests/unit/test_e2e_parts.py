@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.e2e import baseline, journal, lease, scripts
 from orchestrator.errors import BadInput
 from orchestrator.gitref import branch_problem, validate_branch
+from orchestrator.ops.e2e import baseline, journal, lease, scripts
 
 GOOD = ["main", "feature/x", "feature-good", "release/1.2.3", "user/alice/fix_42", "a+b", "v1.0@rc"]
 BAD = ["", "-x", "--upload-pack=evil", "a..b", "a b", "a;b", "$(id)", "`id`", "a|b", "a&b", "a>b", "a'b", 'a"b',

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import engine, inventory, playbook
-from orchestrator.engine import CheckRecord, HostReport, RunResult
+from orchestrator import engine
+from orchestrator.config import inventory
+from orchestrator.engine import playbook
 from orchestrator.errors import BadInput
+from orchestrator.run.results import CheckRecord, HostReport, RunResult
 from tests.unit.helpers import write
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator import host as host_module
+from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import CommandError, CommandTimeout
 from orchestrator.host import Host
-from orchestrator.inventory import HostSpec
 
 NASTY = "a b;$(touch pwned)`touch pwned2` 'q\" *"
 

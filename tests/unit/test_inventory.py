@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import inventory
+from orchestrator.config import inventory
 from orchestrator.errors import EXIT_BAD_INPUT, BadInput
 from tests.unit.helpers import write
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import inventory, playbook
+from orchestrator.config import inventory
+from orchestrator.engine import playbook
 from orchestrator.errors import BadInput
 from tests.unit.helpers import write
 

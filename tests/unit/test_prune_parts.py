@@ -6,12 +6,13 @@ import re
 
 import pytest
 
+from orchestrator.cli import flags
 from orchestrator.errors import BadInput
-from orchestrator.prune import disk, dryrun, runner, scripts
+from orchestrator.ops.prune import disk, dryrun, scripts
 
 
 def _host_scripts() -> list[str]:
-    from orchestrator.e2e import scripts as e2e_scripts
+    from orchestrator.ops.e2e import scripts as e2e_scripts
 
     return [v for module in (scripts, e2e_scripts) for k, v in vars(module).items()
             if k.isupper() and isinstance(v, str)] + list(scripts.STEP_COMMANDS.values())
@@ -27,13 +28,13 @@ def test_no_command_we_send_can_prune_a_volume():
 
 @pytest.mark.parametrize(("text", "seconds"), [("72h", 259200), ("30m", 1800), ("10s", 10), ("2d", 172800)])
 def test_ages(text, seconds):
-    assert runner.parse_age(text) == seconds
+    assert flags.age("--older-than", text) == seconds
 
 
 @pytest.mark.parametrize("text", ["", "72", "h", "1.5h", "-1h", "72h;rm -rf /", "1w"])
 def test_bad_ages_are_bad_input(text):
     with pytest.raises(BadInput, match="--older-than"):
-        runner.parse_age(text)
+        flags.age("--older-than", text)
 
 
 @pytest.mark.parametrize(("text", "size"), [("0B", 0), ("1.986MB", 1986000), ("12kB", 12000), ("2.5GB", 2500000000),
@@ -85,7 +86,7 @@ def test_a_long_running_prune_process_is_found_by_pid_and_ended_exactly(local_ho
     import subprocess
     import sys
 
-    from orchestrator.prune import stuck
+    from orchestrator.ops.prune import stuck
     from tests.waiting import wait_for
 
     sleeper = "import time; time.sleep(60)"

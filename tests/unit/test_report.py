@@ -9,8 +9,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from orchestrator import report
-from orchestrator.engine import CheckRecord, HostReport, RunResult
+from orchestrator.run import console as run_console
+from orchestrator.run import rundir as report
+from orchestrator.run.results import CheckRecord, HostReport, RunResult
 
 
 @pytest.fixture(autouse=True)
@@ -161,8 +162,8 @@ def test_report_md_keeps_multiline_reasons_in_one_row(run_playbook):
 def test_the_leak_sweep_fails_a_run_whose_artifact_holds_a_known_secret(tmp_path, monkeypatch):
     """Defence in depth: a file written without redaction (a bug elsewhere) fails the run and is named."""
     from orchestrator import redact
-    from orchestrator.engine import HostReport, RunResult
     from orchestrator.errors import LeakFound
+    from orchestrator.run.results import HostReport, RunResult
 
     monkeypatch.setenv("SHAKEDOWN_ARTIFACTS", str(tmp_path))
     redact.register({"PLANTED_TOKEN": "pl4nted-s3cret-value"})
@@ -179,7 +180,7 @@ def test_the_leak_sweep_fails_a_run_whose_artifact_holds_a_known_secret(tmp_path
 
 def test_reports_are_written_redacted(tmp_path, monkeypatch):
     from orchestrator import redact
-    from orchestrator.engine import CheckRecord, HostReport, RunResult
+    from orchestrator.run.results import CheckRecord, HostReport, RunResult
 
     monkeypatch.setenv("SHAKEDOWN_ARTIFACTS", str(tmp_path))
     redact.register({"OTHER_TOKEN": "0ther-s3cret-value"})
@@ -224,7 +225,7 @@ def test_console_tables_redact_and_never_read_host_output_as_markup():
     reason = "pid 7: tool --key c0nsole-s3cret-value [bold]x"
     host = HostReport("agent", [CheckRecord("stuck prunes", "failed", reason)])
     buf = io.StringIO()
-    report.print_human(RunResult({"agent": host}, 0.0, 1.0), "r", None, Console(file=buf, width=200), "t")
+    run_console.print_human(RunResult({"agent": host}, 0.0, 1.0), "r", None, Console(file=buf, width=200), "t")
     text = buf.getvalue()
     assert "c0nsole-s3cret-value" not in text and "[REDACTED:CONSOLE_TOKEN]" in text
     assert "[bold]x" in text

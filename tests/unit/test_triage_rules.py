@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.errors import BadInput
-from orchestrator.triage import gather, rules
+from orchestrator.ops.triage import gather, rules
 from tests.unit.helpers import write
 
 FACTS = {

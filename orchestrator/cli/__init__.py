@@ -1,0 +1,100 @@
+"""What the Invoke tasks call: flags in, a procedure run under the one guard, an exit code out.
+
+tasks.py stays thin. Every task goes through `guard`, the single place that turns a result, an error or
+an interrupt into the exit-code contract (0 pass, 1 failed, 2 bad input, 3 infrastructure/interrupted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from orchestrator.cli import flags
+from orchestrator.errors import BadInput, InfraError, ShakedownError
+from orchestrator.run.task import Run
+
+Body = Callable[[Run], int]
+
+
+class Interrupted(InfraError):
+    """SIGINT/SIGTERM ended the run before a verdict (exit 3); host-side commands were ended too."""
+
+
+def guard(task: str, as_json: bool, body: Body) -> int:
+    """Run `body` under the signal policy; map whatever happens to an exit code, printed the one way."""
+    run = Run(task, as_json)
+    try:
+        with run.signals.installed():
+            return body(run)
+    except ShakedownError as exc:
+        return run.consoles.error(exc, run.run_id)
+    except KeyboardInterrupt:
+        return run.consoles.error(Interrupted("interrupted (SIGINT/SIGTERM) before a verdict"), run.run_id)
+
+
+def run_playbook_task(task: str, *, host: str, inventory_path: str | None, as_json: bool, forks: Any,
+                      playbook_name: str | None = None) -> int:
+    """check (and any plain playbook task): playbooks/<task>.yml against --host."""
+    from orchestrator.procedures import playbook
+
+    return guard(task, as_json, lambda run: playbook.check(
+        run, host=host, inventory_path=inventory_path, forks=flags.whole("--forks", forks),
+        playbook_name=playbook_name))
+
+
+def run_prune(*, host: str, inventory_path: str | None, dry_run: bool, older_than: Any, lock_wait: Any,
+              timeout: Any, kill_stuck: bool, stuck_after: Any, as_json: bool, forks: Any = 10) -> int:
+    from orchestrator.procedures import playbook
+
+    return guard("prune", as_json, lambda run: playbook.prune(
+        run, host=host, inventory_path=inventory_path, forks=flags.whole("--forks", forks), dry_run=dry_run,
+        older_than=flags.age("--older-than", older_than), lock_wait=flags.number("--lock-wait", lock_wait, minimum=0),
+        timeout=flags.number("--timeout", timeout, positive=True), kill_stuck=kill_stuck,
+        stuck_after=flags.optional("--stuck-after", stuck_after, minimum=0)))
+
+
+def run_triage(*, host: str, inventory_path: str | None, lines: Any, as_json: bool, forks: Any = 10) -> int:
+    from orchestrator.procedures import playbook
+
+    return guard("triage", as_json, lambda run: playbook.triage(
+        run, host=host, inventory_path=inventory_path, forks=flags.whole("--forks", forks),
+        lines=flags.whole("--lines", lines)))
+
+
+def run_e2e(*, host: str, branch: str | None, inventory_path: str | None, mode: str, keep: bool, dry_run: bool,
+            test_timeout: Any, ready_timeout: Any, as_json: bool) -> int:
+    from orchestrator.procedures.e2e.runner import E2EOptions, run_e2e
+
+    def body(run: Run) -> int:
+        if not branch:
+            raise BadInput("--branch is required (e.g. invoke e2e --branch feature/x --host dev)")
+        opts = E2EOptions(host, branch, inventory_path, mode, keep, dry_run,
+                          flags.number("--test-timeout", test_timeout, positive=True),
+                          flags.optional("--ready-timeout", ready_timeout, positive=True))
+        return run_e2e(run, opts)
+    return guard("e2e", as_json, body)
+
+
+def run_restore(*, host: str | None, inventory_path: str | None, force: bool, as_json: bool) -> int:
+    from orchestrator.procedures.e2e.restore import run_restore
+
+    def body(run: Run) -> int:
+        if not host:
+            raise BadInput("--host is required (the host whose journal to restore from)")
+        return run_restore(run, host, inventory_path, force)
+    return guard("restore", as_json, body)
+
+
+def run_bench(*, hosts: Any, runs: Any, as_json: bool, out: str | None, log_mb: Any, commands: Any) -> int:
+    from orchestrator.procedures.bench.runner import BenchOptions, run_bench
+
+    return guard("bench", as_json, lambda run: run_bench(run, BenchOptions(
+        hosts=flags.whole("--hosts", hosts, minimum=2), runs=flags.whole("--runs", runs), out=out,
+        log_mb=flags.whole("--log-mb", log_mb), commands=flags.whole("--commands", commands))))
+
+
+def run_lab(action: str, *, purge: bool = False, as_json: bool = False) -> int:
+    """lab.up / lab.down / lab.status; a LabError becomes its exit code with the message on stderr."""
+    from orchestrator.procedures import labtask
+
+    return guard(f"lab.{action}", as_json, lambda run: labtask.run(run, action, purge=purge))

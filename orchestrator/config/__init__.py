@@ -1,0 +1,1 @@
+"""Configuration: the inventory (Ansible-shaped), the tool's own settings, YAML with line numbers."""

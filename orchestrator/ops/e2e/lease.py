@@ -1,0 +1,110 @@
+"""The host's lease: one e2e at a time. A file created atomically (ln) in state_dir, read by `check`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from orchestrator.errors import InfraError
+from orchestrator.host import Host
+from orchestrator.ops.e2e import scripts
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    run_id: str
+    branch: str
+    started: float  # host clock, epoch seconds
+    expires: float
+    orchestrator: str  # machine the run was started from
+    pid: int
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    def describe(self, now: float) -> str:
+        started = dt.datetime.fromtimestamp(self.started, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        left = self.expires - now
+        expiry = f"expires in {_ago(left)}" if left > 0 else f"expired {_ago(-left)} ago"
+        return (f"{self.owner} (run {self.run_id}, branch {self.branch}, pid {self.pid} on {self.orchestrator}) "
+                f"since {started}, {expiry}")
+
+    def holder_dead(self) -> bool:
+        """True only when we can tell for sure: the run was started on this machine and its pid is gone."""
+        if self.orchestrator != socket.gethostname():
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+
+def live(lease: Lease | None, now: float) -> bool:
+    """The one answer to "is this lease live?": present, not expired, and its holder not known dead."""
+    return lease is not None and lease.expires > now and not lease.holder_dead()
+
+
+class LeaseHeld(InfraError):
+    """Another run holds the host (exit 3: the host could not be obtained)."""
+
+
+def owner() -> str:
+    return os.environ.get("SHAKEDOWN_OWNER") or f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+def new(run_id: str, branch: str, now: float, ttl: float) -> Lease:
+    return Lease(owner(), run_id, branch, now, now + ttl, socket.gethostname(), os.getpid())
+
+
+def parse(text: str) -> Lease | None:
+    try:
+        data: dict[str, Any] = json.loads(text)
+        return Lease(**data)
+    except (ValueError, TypeError):
+        return None
+
+
+def take(host: Host, state_dir: str, lease: Lease) -> None:
+    out = host.run(scripts.call(scripts.LEASE_TAKE, state_dir, lease.to_json())).stdout.strip()
+    if out == "TAKEN":
+        return
+    holder = parse(out.removeprefix("HELD ").strip())
+    who = holder.describe(lease.started) if holder else "an unreadable lease file"
+    raise LeaseHeld(f"{host.name}: leased by {who}; not starting")
+
+
+def status(host: Host, state_dir: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
+    """The lease, the host's clock and the unfinished journal's first entry (None if none): one round trip."""
+    lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",
+                                  f"{state_dir}/journal.jsonl")).stdout.splitlines()
+    held = parse(lines[0]) if lines and lines[0].strip() else None
+    now = next((float(ln.split()[1]) for ln in lines if ln.startswith("NOW ")), 0.0)
+    first = next((ln.removeprefix("JOURNAL ") for ln in lines if ln.startswith("JOURNAL ")), None)
+    try:
+        entry = json.loads(first) if first is not None else None
+    except ValueError:
+        entry = {"run_id": "unreadable"}
+    return held, now, entry
+
+
+def release(host: Host, state_dir: str, run_id: str) -> str:
+    """RELEASED, ABSENT, or OTHER (someone else's lease: left alone)."""
+    return host.run(scripts.call(scripts.LEASE_RELEASE, f"{state_dir}/lease.json", run_id)).stdout.strip()
+
+
+def _ago(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

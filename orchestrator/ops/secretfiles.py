@@ -1,0 +1,59 @@
+"""A host's declared secret files (`secret_files`: KEY=value lines), read into memory for the redactor.
+
+The values are registered with orchestrator.redact and never written anywhere: every report, log and
+console line is redacted with them, and the leak sweep checks the run directory for them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+
+from orchestrator import redact
+from orchestrator.config.inventory import HostSpec
+from orchestrator.host import Host
+
+
+def paths(spec: HostSpec) -> list[str]:
+    """The host's secret files as absolute paths (default: the stack's .env, when there is a stack)."""
+    stack = spec.get("stack_dir") or ""
+    files = spec.get("secret_files") if stack or "secret_files" in spec.vars else []
+    return [f if f.startswith("/") or not stack else posixpath.join(stack, f) for f in files]
+
+
+def load(host: Host, files: list[str]) -> dict[str, str]:
+    """KEY -> value from every readable file (one round trip); unreadable files are skipped, not fatal."""
+    if not files:
+        return {}
+    quoted = " ".join(shlex.quote(f) for f in files)
+    out = host.run(f"for f in {quoted}; do [ -r \"$f\" ] && cat -- \"$f\"; echo; done", timeout=30, warn=True).stdout
+    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v)}
+    redact.register(found)
+    return found
+
+
+_SECRET_KEY = re.compile(r"(?i)pass|secret|token|key|auth|credential|mnemonic|seed|private|cert|salt")
+_PLAIN = re.compile(r"(?i)\d+(\.\d+)*|true|false|yes|no|on|off|/[\w./-]*|https?://[\w.:/-]*")
+
+
+def worth_hiding(key: str, value: str) -> bool:
+    """A value from a secret file is treated as a secret unless it is plainly not one (a number, a
+    boolean, a path, a URL without credentials) under a key that does not sound secret: redacting every
+    port number and data path would make the evidence useless without protecting anything."""
+    return bool(_SECRET_KEY.search(key)) or not _PLAIN.fullmatch(value)
+
+
+def parse(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        if key.strip().replace("_", "").isalnum() and value:
+            found[key.strip()] = value
+    return found

@@ -1,0 +1,146 @@
+"""What triage reads from a host, in one read-only round trip, split into bundle files and facts.
+
+Everything that crosses the wire here may hold secrets (config files, .env, logs, `docker inspect`); it is
+redacted before it is written or printed (orchestrator.redact, with the host's secret values registered
+first), and `docker inspect` loses every environment value outright.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.host import Host
+from orchestrator.host.shellcmd import call
+
+MARK = "=====SHAKEDOWN:"
+# $1 project ("" = none), $2 log lines, $3 stack_dir ("" = none), then disk paths, `--files`, config files,
+# `--urls`, probe URLs. Every docker call is bounded: a wedged engine must not hang an incident bundle.
+GATHER = r"""
+project=$1 lines=$2 stack=$3; shift 3
+sec() { echo "=====SHAKEDOWN:$1"; }
+paths=""; files=""; urls=""; mode=paths
+for a in "$@"; do
+  case "$a" in --files) mode=files; continue;; --urls) mode=urls; continue;; esac
+  case $mode in paths) paths="$paths
+$a";; files) files="$files
+$a";; urls) urls="$urls
+$a";; esac
+done
+if [ -n "$project" ]; then
+  ids=$(timeout 20 docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project" 2>&1)
+  sec inspect
+  [ -n "$ids" ] && timeout 20 docker inspect $ids 2>&1
+  for id in $ids; do
+    name=$(timeout 10 docker inspect --format '{{.Name}}' "$id" 2>/dev/null | tr -d /)
+    sec "log $name"
+    timeout 20 docker logs --timestamps --tail "$lines" "$id" 2>&1
+  done
+fi
+sec df
+printf '%s\n' "$paths" | while IFS= read -r p; do [ -n "$p" ] && df -Pk -- "$p" | tail -n 1; done
+sec docker-df
+timeout 20 docker system df 2>&1
+printf '%s\n' "$paths" | while IFS= read -r p; do
+  [ -n "$p" ] || continue
+  sec "top $p"
+  timeout 15 du -x -d 1 -k -- "$p" 2>/dev/null | sort -rn | sed -n '2,6p'
+done
+if [ -n "$stack" ]; then sec version; cat -- "$stack/VERSION" 2>&1; fi
+printf '%s\n' "$files" | while IFS= read -r f; do [ -n "$f" ] && { sec "file $f"; cat -- "$f" 2>&1; }; done
+printf '%s\n' "$urls" | while IFS= read -r u; do
+  [ -n "$u" ] || continue
+  sec "http $u"
+  curl -sS --noproxy '*' --max-time 5 -w '\nHTTP %{http_code}\n' -- "$u" 2>&1 | head -c 20000
+done
+"""
+
+
+@dataclass
+class Gathered:
+    sections: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def gather(host: Host, *, project: str, lines: int, stack_dir: str, paths: list[str], files: list[str],
+           urls: list[str], expected: list[str]) -> Gathered:
+    out = host.run(call(GATHER, project, str(lines), stack_dir, *paths, "--files", *files, "--urls", *urls),
+                   timeout=180, warn=True).stdout
+    found = Gathered(split(out))
+    found.facts = facts(found.sections, expected)
+    return found
+
+
+def split(text: str) -> dict[str, str]:
+    sections: dict[str, str] = {}
+    name = None
+    for line in text.splitlines(keepends=True):
+        if line.startswith(MARK):
+            name = line[len(MARK):].strip()
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line
+    return sections
+
+
+def facts(sections: dict[str, str], expected: list[str]) -> dict[str, Any]:
+    containers = _containers(sections.get("inspect", ""))
+    disks = _disks(sections)
+    versions = {"stack VERSION": sections["version"].strip()} if sections.get("version", "").strip() else {}
+    for name, body in sections.items():
+        if name.startswith("http "):
+            match = re.search(r'"version"\s*:\s*"([^"]+)"', body)
+            if match:
+                versions[name[5:]] = match.group(1)
+    return {"containers": containers, "disks": disks, "versions": versions,
+            "missing_services": sorted(set(expected) - {c["service"] for c in containers})}
+
+
+def _containers(text: str) -> list[dict[str, Any]]:
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return []
+    found = []
+    for item in items if isinstance(items, list) else []:
+        state, health = item.get("State", {}), (item.get("State", {}).get("Health") or {})
+        log = health.get("Log") or [{}]
+        found.append({"name": item.get("Name", "").lstrip("/"),
+                      "service": (item.get("Config", {}).get("Labels") or {}).get("com.docker.compose.service", ""),
+                      "state": state.get("Status", ""), "health": health.get("Status", "none"),
+                      "last_check": (log[-1].get("Output") or "").strip()[-300:],
+                      "restarts": int(item.get("RestartCount", 0)), "exit_code": state.get("ExitCode")})
+    return found
+
+
+def _disks(sections: dict[str, str]) -> list[dict[str, Any]]:
+    found = []
+    for line in sections.get("df", "").splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[1].isdigit():
+            total, used, free = int(parts[1]), int(parts[2]), int(parts[3])
+            path = parts[5]
+            top = [f"{_size(int(size))} {where}" for size, where in
+                   (ln.split("\t", 1) for ln in sections.get(f"top {path}", "").splitlines() if "\t" in ln)
+                   if size.isdigit()]
+            found.append({"path": path, "used_percent": round(100 * used / max(1, used + free)),
+                          "free_gib": round(free / 2**20, 1), "total_gib": round(total / 2**20, 1), "top": top})
+    return found
+
+
+def _size(kb: int) -> str:
+    return f"{kb / 2**20:.1f}G" if kb >= 2**20 else f"{kb / 1024:.0f}M"
+
+
+def inspect_without_env(text: str) -> str:
+    """`docker inspect` as a bundle file: every environment value replaced, the keys kept."""
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return text
+    for item in items if isinstance(items, list) else []:
+        env = (item.get("Config") or {}).get("Env") or []
+        item["Config"]["Env"] = [f"{e.split('=', 1)[0]}=[REDACTED]" for e in env]
+    return json.dumps(items, indent=2)

@@ -1,0 +1,201 @@
+"""`invoke bench`: shakedown against plain ssh and Ansible, side by side, in one run on the same lab hosts.
+
+Absolute times on a shared 2-core machine are noise; ratios measured in the same run are not. Every
+measurement is a whole process, warmed up once, then run R times interleaved (A B C A B C …), and
+reported as min / median / max with the peak memory of each process.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator import __version__, lab
+from orchestrator.lab import fleet
+from orchestrator.procedures.bench import contenders as c
+from orchestrator.procedures.bench import render
+from orchestrator.procedures.bench.measure import BenchError, Sample, run, summary
+from orchestrator.run import rundir
+from orchestrator.run.task import Run
+
+Echo = Callable[[str], None]
+SECRETS = {"API_TOKEN": "tok_8f3a9c2e71d64b05a1e9f3c7d2b8a6e4", "DB_PASSWORD": "Zq7vN2pX9rT4wK8mL3sD6fH1"}
+
+
+@dataclass
+class BenchOptions:
+    hosts: int = 10
+    runs: int = 5
+    out: str | None = None
+    log_mb: int = 100
+    commands: int = 100
+
+
+@dataclass
+class Group:
+    """One comparison: contenders measured interleaved; `metric` is "wall" or a figure the process prints."""
+    title: str
+    metric: str = "wall"
+    samples: dict[str, list[Sample]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        if self.metric == "wall":
+            return {name: summary(s) for name, s in self.samples.items() if s}
+        return {name: _printed(s) for name, s in self.samples.items() if s}
+
+
+def _printed(samples: list[Sample]) -> dict[str, float]:
+    import statistics
+
+    values = [float(s.output.split()[0]) for s in samples]
+    return {"min": min(values), "median": statistics.median(values), "max": max(values),
+            "max_rss_mb": max(s.max_rss_kb for s in samples) / 1024}
+
+
+def run_bench(run_: Run, opts: BenchOptions) -> int:
+    """Flags were checked by cli (--hosts >= 2, --runs >= 1); the lab is started here (root)."""
+    echo: Echo = run_.echo
+    started = time.time()
+    lab.up(echo=lambda line: None)
+    fleet.up(opts.hosts, echo=lambda line: None)
+    work = Path(tempfile.mkdtemp(prefix="shakedown-bench-"))
+    fleet_inv = fleet.inventory(opts.hosts, work / "fleet.yml")
+    groups = [
+        _check_group(opts, work, echo),
+        _fanout_group(opts, fleet_inv, work, echo),
+        _per_command_group(opts, fleet_inv, work, echo),
+        _redactor_group(opts, work, echo),
+        _startup_group(opts, echo),
+    ]
+    data = _data(opts, groups, started)
+    md = render.markdown(data)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    out_path = Path(opts.out) if opts.out else rundir.artifacts_root() / f"bench-{stamp}.json"
+    rundir.write_text(out_path, json.dumps(data, indent=2))
+    rundir.write_text(out_path.with_suffix(".md"), md)
+    if run_.as_json:
+        run_.consoles.json(data)
+    else:
+        run_.consoles.out.print(md, markup=False, highlight=False, soft_wrap=True)
+    echo(f"bench: results in {out_path} and {out_path.with_suffix('.md')}")
+    return 0
+
+
+def _interleave(group: Group, contenders: dict[str, Callable[[], Sample]], runs: int, echo: Echo) -> Group:
+    for name, measure in contenders.items():  # warm-up, not recorded: caches, imports, first key exchange
+        try:
+            measure()
+        except (BenchError, OSError, subprocess.SubprocessError) as exc:
+            group.notes[name] = f"not measured: {exc}"
+    live = {n: m for n, m in contenders.items() if n not in group.notes}
+    for r in range(runs):
+        for name, measure in live.items():
+            group.samples.setdefault(name, []).append(measure())
+        echo(f"bench: {group.title}: round {r + 1}/{runs}")
+    return group
+
+
+def _check_group(opts: BenchOptions, work: Path, echo: Echo) -> Group:
+    inventory, playbook = c.ansible_files([c.DEV], work / "ansible-dev", fan_out=False)
+    contenders: dict[str, Callable[[], Sample]] = {
+        "shakedown check --host dev": lambda: run(c.shakedown_check("dev"), cwd=c.ROOT),
+        "plain ssh (one batched call)": lambda: run(c.plain_ssh()),
+    }
+    try:
+        argv, env = c.ansible(inventory, playbook, forks=1)
+        contenders["ansible-playbook"] = lambda: run(argv, env=env)
+    except (OSError, subprocess.SubprocessError) as exc:
+        echo(f"bench: ansible unavailable: {exc}")
+    group = Group("check on one host (whole process)")
+    if "ansible-playbook" not in contenders:
+        group.notes["ansible-playbook"] = "not measured: could not install ansible-core into .bench/"
+    return _interleave(group, contenders, opts.runs, echo)
+
+
+def _fanout_group(opts: BenchOptions, fleet_inv: Path, work: Path, echo: Echo) -> Group:
+    names = [f"fleet{i}" for i in range(1, opts.hosts + 1)]
+    half = names[: max(1, opts.hosts // 2)]
+    contenders: dict[str, Callable[[], Sample]] = {
+        f"shakedown check, {k} host(s)": (lambda hosts=hosts: run(c.shakedown_check(",".join(hosts), fleet_inv),
+                                                                   cwd=c.ROOT))
+        for k, hosts in ((1, names[:1]), (len(half), half), (len(names), names))
+    }
+    targets = [c.Target(n, f"127.0.1.{i}", 2300 + i, "sd-agent") for i, n in enumerate(names, 1)]
+    try:
+        for k, subset in ((1, targets[:1]), (len(targets), targets)):
+            inventory, playbook = c.ansible_files(subset, work / f"ansible-fleet-{k}", fan_out=True)
+            argv, env = c.ansible(inventory, playbook, forks=len(targets))
+            contenders[f"ansible-playbook forks={len(targets)}, {k} host(s)"] = (
+                lambda argv=argv, env=env: run(argv, env=env))
+    except (OSError, subprocess.SubprocessError) as exc:
+        echo(f"bench: ansible unavailable: {exc}")
+    return _interleave(Group(f"fan-out over 1, {len(half)} and {len(names)} hosts"), contenders, opts.runs, echo)
+
+
+def _per_command_group(opts: BenchOptions, fleet_inv: Path, work: Path, echo: Echo) -> Group:
+    socket = work / "cm.sock"
+    run(c.control_master_open(socket))
+    try:
+        contenders = {
+            "shakedown host API (open connection)": lambda: run(c.host_api_loop(opts.commands, fleet_inv), cwd=c.ROOT),
+            "OpenSSH ControlMaster": lambda: run(c.control_master_loop(opts.commands, socket)),
+        }
+        return _interleave(Group(f"per command on an open connection ({opts.commands} x `true`, seconds each)",
+                                 metric="printed"), contenders, opts.runs, echo)
+    finally:
+        run(c.control_master_close(socket), check=False)
+
+
+def _redactor_group(opts: BenchOptions, work: Path, echo: Echo) -> Group:
+    log = work / "service.log"
+    c.make_log(log, opts.log_mb, SECRETS)
+    group = Group(f"redactor on a {opts.log_mb} MB log (MB/s)", metric="printed")
+    group = _interleave(group, {"redactor (streaming, 1 MiB chunks)": lambda: run(c.redactor_run(log, SECRETS),
+                                                                                   cwd=c.ROOT)}, opts.runs, echo)
+    leaks = [s for s in group.samples.get("redactor (streaming, 1 MiB chunks)", []) if s.output.split()[1] != "0"]
+    if leaks:
+        group.notes["redactor (streaming, 1 MiB chunks)"] = "LEAK: a known secret came out unredacted"
+    return group
+
+
+def _startup_group(opts: BenchOptions, echo: Echo) -> Group:
+    return _interleave(Group("CLI start-up (`invoke --list`)"),
+                       {"invoke --list": lambda: run(c.startup(), cwd=c.ROOT)}, opts.runs, echo)
+
+
+def _data(opts: BenchOptions, groups: list[Group], started: float) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "machine": {"node": platform.node(), "system": platform.platform(), "machine": platform.machine(),
+                    "cpus": _cpus(), "python": platform.python_version()},
+        "versions": {"shakedown": __version__, "openssh": _version(["ssh", "-V"]),
+                     "ansible": _version([str(c.ANSIBLE_VENV / "bin" / "ansible-playbook"), "--version"])},
+        "options": {"hosts": opts.hosts, "runs": opts.runs, "log_mb": opts.log_mb, "commands": opts.commands},
+        "groups": [{"title": g.title, "metric": g.metric, "stats": g.stats(), "notes": g.notes,
+                    "samples": {n: [s.public() | ({"value": float(s.output.split()[0])} if g.metric != "wall" else {})
+                                    for s in ss] for n, ss in g.samples.items()}} for g in groups],
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "not installed"
+    text = (proc.stdout or proc.stderr).strip().splitlines()
+    return text[0] if text else "unknown"

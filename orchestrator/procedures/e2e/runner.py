@@ -1,0 +1,228 @@
+"""`invoke e2e`: borrow a host, run playbooks/e2e.yml on it, and always put it back.
+
+The guarantee lives here, not in the playbook: once the lease is taken, the restore in `finally` runs on
+success, failure, exceptions, SIGINT and SIGTERM (a signal during the restore is reported, not obeyed:
+the run layer's protected section). If this process dies anyway, the journal on the host lets
+`invoke restore` finish the job. Everything else (run id, consoles, run directory, exit codes) is the
+run layer's.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import engine
+from orchestrator.config import inventory
+from orchestrator.engine import playbook
+from orchestrator.errors import BadInput, ShakedownError
+from orchestrator.gitref import validate_branch
+from orchestrator.host import Host, check_spec
+from orchestrator.ops import secretfiles
+from orchestrator.ops.e2e import baseline, config, lease, preflight, restore
+from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.e2e.journal import Journal
+from orchestrator.ops.e2e.restore import Restored
+from orchestrator.ops.e2e.session import Session
+from orchestrator.procedures.e2e import plan, summary
+from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code, verdict_of
+from orchestrator.run.signals import SignalPolicy
+from orchestrator.run.task import Run
+
+LEASE_MARGIN = 900  # seconds on top of the run's own budgets before a lease counts as stale
+WORDS = {"pass": "GREEN", "fail": "RED", "error": "ERROR"}
+
+
+@dataclass
+class E2EOptions:
+    host: str
+    branch: str
+    inventory: str | None = None
+    mode: str = "targeted"
+    keep: bool = False
+    dry_run: bool = False
+    test_timeout: float = 600
+    ready_timeout: float | None = None
+
+
+@dataclass
+class Cycle:
+    """What one borrow-deploy-test-restore cycle came to: the console, --json and the run directory report it."""
+    run_id: str
+    result: RunResult | None = None
+    restored: Restored | None = None
+    interrupted: bool = False
+    kept: bool = False
+    commit: str = ""
+    extra_checks: list[CheckRecord] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        if self.interrupted or (self.restored is not None and not self.restored.ok) or self.result is None:
+            return "error"
+        return self.result.verdict
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.verdict)
+
+    @property
+    def word(self) -> str:
+        return WORDS[verdict_of(self.exit_code)]
+
+
+def run_e2e(run: Run, opts: E2EOptions) -> int:
+    spec, cfg, book, inv = _prepare(opts)
+    hosts = {spec.name: Host(spec), **{p.host: Host(inv.hosts[p.host]) for p in cfg.peers}}
+    try:
+        ready = preflight.check(hosts[spec.name], hosts, cfg, opts.branch)
+        # The values stay in memory: every console line, log and report is redacted with them.
+        secretfiles.load(hosts[spec.name], [cfg.abs_path(f) for f in cfg.secret_files])
+        session = Session(cfg, run.run_id, opts.branch, ready.commit, ready.repo, ready.compose, hosts,
+                          Journal(hosts[spec.name], cfg.state_dir, run.run_id), salt=secrets.token_hex(16),
+                          dry_run=opts.dry_run, echo=run.echo)
+        if opts.dry_run:
+            _record_baselines(session)  # read-only: the plan shows the real image ids to restore
+            variables = playbook.play_variables(spec, book.plays[0], _extra_vars(opts, cfg))
+            plan.show(session, book, variables, run.consoles.out)
+            return 0
+        cycle = _cycle(run, session, book, spec, opts, ready)
+    finally:
+        for host in hosts.values():
+            host.close()
+    return _report(run, cycle, session, inv.path, opts)
+
+
+def _prepare(opts: E2EOptions) -> tuple[inventory.HostSpec, StackConfig, playbook.Playbook, inventory.Inventory]:
+    """Input checks, all before any connection: exit 2 with the file:line or the value at fault."""
+    validate_branch(opts.branch)
+    if opts.mode not in config.MODES:
+        raise BadInput(f"--mode must be one of {', '.join(config.MODES)}, got {opts.mode!r}")
+    inv = inventory.load(opts.inventory)
+    targets = inv.select(opts.host)
+    if len(targets) != 1:
+        raise BadInput(f"--host {opts.host!r} matches {len(targets)} hosts ({', '.join(t.name for t in targets)}); "
+                       "an e2e borrows exactly one host")
+    spec = targets[0]
+    check_spec(spec)
+    cfg = config.load(spec, need_tests=opts.mode == "targeted", known_hosts=set(inv.hosts))
+    for peer in cfg.peers:
+        check_spec(inv.hosts[peer.host])
+    book = playbook.load("e2e")
+    playbook.validate(book, [spec], extra_vars=_extra_vars(opts, cfg),
+                      inventory_names=set(inv.hosts) | set(inv.groups))
+    return spec, cfg, book, inv
+
+
+def _extra_vars(opts: E2EOptions, cfg: StackConfig) -> dict[str, Any]:
+    return {"branch": opts.branch, "mode": opts.mode, "test_timeout": opts.test_timeout,
+            "ready_timeout": opts.ready_timeout or cfg.ready_timeout}
+
+
+def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.HostSpec, opts: E2EOptions,
+           ready: preflight.Ready) -> Cycle:
+    cfg, target = session.cfg, session.target
+    cycle = Cycle(session.run_id, commit=session.commit)
+    ready_timeout = opts.ready_timeout or cfg.ready_timeout
+    if ready.stale is not None:
+        run.echo(f"{target.name}: breaking a stale lease: {ready.stale.describe(ready.now)}")
+        lease.release(target, cfg.state_dir, ready.stale.run_id)
+    ttl = cfg.deploy_timeout * 2 + ready_timeout * 3 + opts.test_timeout + LEASE_MARGIN
+    lease.take(target, cfg.state_dir, lease.new(session.run_id, opts.branch, ready.now, ttl))
+    run.echo(f"{target.name}: leased for run {session.run_id} (branch {opts.branch} at {session.commit[:12]})")
+    restorer = _Restorer(session, ready_timeout, run.signals)
+    try:
+        session.journal.append("begin", owner=lease.owner(), branch=opts.branch, commit=session.commit,
+                               host=target.name, mode=opts.mode)
+        _record_baselines(session)
+        cycle.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
+                                  listener=_progress(run),
+                                  resources={"session": session, "run_dir": run.dir(),
+                                             "restore": None if opts.keep else restorer.once})
+    except KeyboardInterrupt:
+        cycle.interrupted = True
+        run.echo(f"{target.name}: interrupted; restoring the host before exiting")
+    finally:
+        if opts.keep:
+            cycle.kept = True
+            run.echo(f"KEPT (--keep): {target.name} is left running {opts.branch}; its lease and journal stay. "
+                     f"Put it back with: invoke restore --host {target.name}")
+        else:
+            cycle.restored, ran_now = restorer.final()
+            if ran_now:
+                cycle.extra_checks.append(_restore_record(cycle.restored))
+    cycle.interrupted = cycle.interrupted or run.signals.interrupted
+    return cycle
+
+
+def _record_baselines(session: Session) -> None:
+    cfg = session.cfg
+    commands = {cfg.host: baseline.stack_command(cfg, session.salt)}
+    for host_name in {p.host for p in cfg.peers}:
+        commands[host_name] = baseline.peer_command([p for p in cfg.peers if p.host == host_name])
+    for host_name, command in commands.items():
+        facts = baseline.capture(session.hosts[host_name], command)
+        if facts.get("docker_error"):
+            raise ShakedownError(f"{host_name}: cannot read the baseline: docker: {facts['docker_error']}")
+        session.facts[host_name] = facts
+        if not session.dry_run:
+            session.journal.append("baseline", host=host_name, command=command, facts=facts)
+
+
+class _Restorer:
+    """Runs the journal restore; again at the end unless an earlier attempt (the playbook's) verified."""
+
+    def __init__(self, session: Session, ready_timeout: float, signals: SignalPolicy):
+        self.session, self.ready_timeout, self.signals = session, ready_timeout, signals
+        self.last: Restored | None = None
+
+    def once(self) -> Restored:
+        with self.signals.protected():
+            cfg = self.session.cfg
+            self.last = restore.restore(self.session.target, cfg.state_dir, self._host_for,
+                                        ready_timeout=self.ready_timeout, echo=self.session.echo)
+            if not self.last.found_journal:  # the run died before its first journal entry
+                self.last.lease = lease.release(self.session.target, cfg.state_dir, self.session.run_id)
+            return self.last
+
+    def final(self) -> tuple[Restored, bool]:
+        if self.last is not None and self.last.ok:
+            return self.last, False
+        try:
+            return self.once(), True
+        except ShakedownError as exc:
+            failed = Restored(self.session.run_id, True, problems=[f"restore failed: {exc}"])
+            return failed, True
+
+    def _host_for(self, name: str) -> Host:
+        host = self.session.hosts.get(name)
+        if host is None:
+            raise ShakedownError(f"journal names host {name!r}, which is not part of this run")
+        return host
+
+
+def _restore_record(done: Restored) -> CheckRecord:
+    if done.ok:
+        return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore")
+    return CheckRecord("restore", "error", "; ".join(done.problems))
+
+
+def _progress(run: Run) -> engine.Listener:
+    def show(host: str, record: CheckRecord) -> None:
+        run.echo(f"{host}: {record.name}: {record.status}" + (f" — {record.reason}" if record.reason else ""))
+    return show
+
+
+def _report(run: Run, cycle: Cycle, session: Session, inventory_path: Any, opts: E2EOptions) -> int:
+    result = cycle.result or RunResult({session.cfg.host: HostReport(session.cfg.host)}, 0.0)
+    result.hosts[session.cfg.host].checks.extend(cycle.extra_checks)
+    cycle.result = result
+    extra = summary.e2e_fields(cycle, session, opts)
+    baseline_facts = session.facts.get(session.cfg.host, {})
+    stack = {"host": session.cfg.host, "branch": session.branch, "commit": session.commit, "repo": session.repo,
+             "baseline checkout": baseline_facts.get("head"),
+             "baseline images": {c["service"]: c["image"] for c in baseline_facts.get("containers", {}).values()}}
+    return run.finish(result, inventory_path, title="", extra=extra, manifest_extra={"stack": stack},
+                      printer=lambda run_dir, out: summary.print_console(cycle, session, opts, run_dir, out),
+                      code=cycle.exit_code)
