@@ -1,7 +1,8 @@
 """`invoke restore`: finish an interrupted e2e from the host's journal (idempotent).
 
-It refuses while the lease's holder may be alive (unless --force), and the whole restore is the run
-layer's protected section: a signal is reported, not obeyed, until the host is back.
+It refuses while the lease's holder may be alive (unless --force). Unlike the restore at the end of an
+e2e, this one obeys SIGINT/SIGTERM (exit 3, the host command ended): every undo is idempotent and the
+journal stays until a restore is verified, so running `invoke restore` again finishes the job.
 """
 
 from __future__ import annotations
@@ -34,11 +35,10 @@ def run_restore(run: Run, host: str, inventory_path: str | None, force: bool) ->
         if lease.live(held, now) and held is not None and not force:
             raise lease.LeaseHeld(f"{spec.name}: leased by {held.describe(now)}; that run may still be restoring "
                                   "it. If it is dead, rerun with --force")
-        with run.signals.protected():
-            done = restore.restore(target, cfg.state_dir, host_for, ready_timeout=cfg.ready_timeout, echo=run.echo)
-            if not done.found_journal and held is not None:
-                done.lease = lease.release(target, cfg.state_dir, held.run_id)
-                run.echo(f"{spec.name}: no unfinished journal; released the lease of run {held.run_id}")
+        done = restore.restore(target, cfg.state_dir, host_for, ready_timeout=cfg.ready_timeout, echo=run.echo)
+        if not done.found_journal and held is not None:
+            done.lease = lease.release(target, cfg.state_dir, held.run_id)
+            run.echo(f"{spec.name}: no unfinished journal; released the lease of run {held.run_id}")
     finally:
         for h in hosts.values():
             h.close()
