@@ -1,6 +1,8 @@
 """shakedown's command line: `invoke --list`. Tasks are thin; the work is in orchestrator/.
 
 Imports of the orchestrator happen inside each task so that `invoke --list` and --help stay fast.
+Number flags have string defaults on purpose: Invoke would otherwise cast them itself and answer a
+non-number with a traceback; orchestrator/cli/flags.py parses them and names the flag (exit 2).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ NO_FORKS_HELP = {k: v for k, v in COMMON_HELP.items() if k != "forks"}  # tasks 
 
 
 @task(help=COMMON_HELP, auto_shortflags=False)
-def check(c, host="all", inventory=None, json=False, forks=10):
+def check(c, host="all", inventory=None, json=False, forks="10"):
     """Read-only health of hosts: SSH, Docker, compose containers, disk, HTTP probes (playbooks/check.yml).
 
     Exit codes: 0 pass, 1 a check failed, 2 bad input, 3 host unreachable / infrastructure error.
@@ -36,7 +38,7 @@ def check(c, host="all", inventory=None, json=False, forks=10):
             "test_timeout": "Seconds the test command may run (default 600); killed on the host after that.",
             "ready_timeout": "Seconds to wait for readiness (default: the inventory's ready_timeout)."},
       auto_shortflags=False)
-def e2e(c, branch=None, host="dev", inventory=None, mode="targeted", keep=False, dry_run=False, test_timeout=600,
+def e2e(c, branch=None, host="dev", inventory=None, mode="targeted", keep=False, dry_run=False, test_timeout="600",
         ready_timeout=None, json=False):
     """Borrow a host, deploy --branch, wait until ready, test it, and restore the host exactly (playbooks/e2e.yml).
 
@@ -73,8 +75,8 @@ def restore(c, host=None, inventory=None, force=False, json=False):
             "kill_stuck": "End stuck prunes (by pid, after printing them) before pruning.",
             "stuck_after": "Seconds after which a prune or the held lock counts as stuck (default: inventory)."},
       auto_shortflags=False)
-def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", lock_wait=60, timeout=600,
-          kill_stuck=False, stuck_after=None, json=False, forks=10):
+def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", lock_wait="60", timeout="600",
+          kill_stuck=False, stuck_after=None, json=False, forks="10"):
     """Locked, time-bounded Docker cleanup on CI agents: stopped containers, images, build cache — never volumes.
 
     Exit codes: 0 pruned, 1 stuck prunes left running, 2 bad input, 3 lock not obtained, a step timed out,
@@ -91,7 +93,7 @@ def prune(c, host="agents", inventory=None, dry_run=False, older_than="72h", loc
 @task(help={**COMMON_HELP, "host": "Host, group or `all` (default dev).",
             "lines": "Log lines kept per service in the bundle (default 200)."},
       auto_shortflags=False)
-def triage(c, host="dev", inventory=None, lines=200, json=False, forks=10):
+def triage(c, host="dev", inventory=None, lines="200", json=False, forks="10"):
     """Incident bundle (read-only): containers, health, logs, disk, versions, config — all redacted — and
     what looks wrong with its likely cause (rules in playbooks/triage.yml).
 
@@ -110,7 +112,7 @@ def triage(c, host="dev", inventory=None, lines=200, json=False, forks=10):
             "log_mb": "Size of the generated log the redactor is measured on (default 100 MB).",
             "commands": "Commands timed on one open connection (default 100)."},
       auto_shortflags=False)
-def bench(c, hosts=10, runs=5, json=False, out=None, log_mb=100, commands=100):
+def bench(c, hosts="10", runs="5", json=False, out=None, log_mb="100", commands="100"):
     """Speed side by side, in one run on the lab: shakedown vs one batched plain ssh vs ansible-playbook,
     fan-out, per-command overhead vs OpenSSH ControlMaster, the redactor, CLI start-up (needs root: lab)."""
     from orchestrator.cli import run_bench

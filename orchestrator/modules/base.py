@@ -97,6 +97,12 @@ class TaskContext:
     variables: dict[str, Any]  # read-only view for modules that evaluate expressions (assert)
     resources: dict[str, Any] = field(default_factory=dict)  # run-wide objects, e.g. the e2e session
 
+    def echo(self, line: str) -> None:
+        """A progress line for people (the run layer's redacted echo), for what takes long before a record."""
+        echo = self.resources.get("echo")
+        if echo is not None:
+            echo(line)
+
 
 class Module:
     name: ClassVar[str]

@@ -59,6 +59,8 @@ class PruneModule(Module):
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
+        ctx.echo(f"{host.name}: taking {a['lock']} (waiting at most {float(a['lock_wait']):g}s), then pruning; "
+                 "no step touches volumes")
         done = pruning.prune(host, a["lock"], a["keep_label"] or "", float(a["lock_wait"]),
                              float(a["step_timeout"]), a["older_than"])
         return Outcome.from_checks(_checks(done.records), {"disk": done.disk})

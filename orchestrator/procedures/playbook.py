@@ -51,7 +51,7 @@ def run_playbook(run: Run, job: Job, *, precheck: Callable[[inventory.Inventory,
     playbook.validate(book, targets, extra_vars=job.extra_vars, inventory_names=set(inv.hosts) | set(inv.groups))
     listener = _progress(run) if job.progress else None
     result = engine.run(book, targets, forks=job.forks, extra_vars=job.extra_vars, listener=listener,
-                        resources={"run_dir": run.dir()})
+                        resources={"run_dir": run.dir(), "echo": run.echo})
     return run.finish(result, inv.path, title=job.title or f"shakedown {job.task} --host {job.host}",
                       extra=extra(result) if extra else None, before=before(result) if before else ())
 

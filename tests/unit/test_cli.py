@@ -66,3 +66,28 @@ def test_forks_below_one_exits_2(invoke, forks):
     assert proc.returncode == 2
     assert "--forks" in proc.stderr
     assert json.loads(proc.stdout)["exit_code"] == 2
+
+
+NUMBER_FLAGS = [
+    ("check", "--forks", "ten"), ("check", "--forks", "2.5"),
+    ("triage", "--lines", "many"), ("triage", "--lines", "-1"), ("triage", "--forks", "x"),
+    ("prune", "--lock-wait", "soon"), ("prune", "--lock-wait", "-1"), ("prune", "--timeout", "0"),
+    ("prune", "--timeout", "nan"), ("prune", "--stuck-after", "1e999"), ("prune", "--forks", "-2"),
+    ("prune", "--older-than", "3 days"),
+    ("e2e", "--test-timeout", "forever"), ("e2e", "--test-timeout", "-5"), ("e2e", "--ready-timeout", "x"),
+    ("bench", "--hosts", "lots"), ("bench", "--runs", "0"), ("bench", "--log-mb", "big"),
+]
+
+
+@pytest.mark.parametrize(("task", "flag", "value"), NUMBER_FLAGS)
+def test_a_number_flag_given_a_non_number_exits_2_naming_flag_and_value(tmp_path, task, flag, value):
+    """Bad input, not a traceback: exit 2, the flag and the value named, the --json error shape, nothing run."""
+    env = {**os.environ, "SHAKEDOWN_ARTIFACTS": str(tmp_path / "artifacts")}
+    extra = ["--branch", "main"] if task == "e2e" else []
+    proc = subprocess.run([sys.executable, "-m", "invoke", task, *extra, f"{flag}={value}", "--json"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert flag in proc.stderr and repr(value) in proc.stderr, proc.stderr
+    assert json.loads(proc.stdout)["exit_code"] == 2
+    assert not (tmp_path / "artifacts").exists() or not any((tmp_path / "artifacts").iterdir())
