@@ -324,7 +324,7 @@ def run_restore(host: str, inventory_path: str | None, force: bool, as_json: boo
             return hosts.setdefault(name, Host(inv.hosts[name]))
 
         held, now, _ = lease.status(target, cfg.state_dir)
-        if held is not None and held.expires > now and not held.holder_dead() and not force:
+        if lease.live(held, now) and not force:
             raise lease.LeaseHeld(f"{spec.name}: leased by {held.describe(now)}; that run may still be restoring "
                                   "it. If it is dead, rerun with --force")
         signals = _Signals(echo)

@@ -110,8 +110,7 @@ def _lease_problem(host: Host, spec: inventory.HostSpec) -> str:
     if not state:
         return ""
     held, now, first = lease.status(host, state)
-    if first is not None and not (held and held.run_id == first.get("run_id") and held.expires > now
-                                  and not held.holder_dead()):
+    if first is not None and not (lease.live(held, now) and held.run_id == first.get("run_id")):
         return (f"an e2e run ({first.get('run_id')}) left an unfinished journal: the host may still run "
                 f"a branch; run `invoke restore --host {host.name}`")
     if held and held.expires <= now:
