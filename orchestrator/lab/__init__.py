@@ -3,7 +3,8 @@
 Two hosts, dev and agent, each a real OpenSSH sshd on loopback with its own login user and its own Docker
 Engine; dev also runs the sample stack from a git repo built from tests/lab/, and agent holds build leftovers
 and a prune lock for `invoke prune` (leftovers.py). up() is idempotent: what is already right is left alone,
-so a second run only checks (a few seconds at most).
+so a second run only checks (a few seconds at most). While an e2e has borrowed dev (a live lease, or an
+unfinished journal), up() only (re)starts daemons and leaves the stack and the run's peers alone (borrow.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dockerd, hostdata, images, keys, leftovers, prereqs, repo, sshd, stack, users
+from . import borrow, dockerd, hostdata, images, keys, leftovers, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
-from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, HostSpec
+from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, STATE_DIR, HostSpec
 
 __all__ = ["LabError", "down", "status", "up"]
 
@@ -56,18 +57,28 @@ def _up(echo: Echo) -> None:
         sshd.ensure(host, echo)
         dockerd.ensure(host, echo)
         images.ensure_base(host, echo, tar_cache)
-    hostdata.ensure_dev_dirs(echo)  # before the deploy: the engine would create a missing bind source as root
-    hostdata.ensure_worker_config(echo)
-    leftovers.ensure_prune_lock(echo)
+    leftovers.ensure_prune_lock(echo)  # the agent's CI state: no e2e borrows it
     leftovers.ensure(echo)
-    main_commit, rebuilt = repo.ensure(echo)
-    checkout_changed = stack.ensure_checkout(DEV, main_commit, echo)
-    config_changed = stack.ensure_config(DEV, echo)
-    stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, recreate=config_changed, echo=echo)
+    # Read late, under the lab lock: an e2e on dev borrows its stack and peers, which only the run may touch.
+    why = borrow.why_borrowed(STATE_DIR, time.time())
+    if why is None:
+        _ensure_dev_side(echo)
+    else:
+        echo(borrow.left_alone(why))
     for host in HOSTS:
         dockerd.check_networks(host)
         _check_login(host)
         echo(f"{host.name}: ssh {host.user}@{host.ssh_host}:{host.ssh_port} reaches its docker engine: ok")
+
+
+def _ensure_dev_side(echo: Echo) -> None:
+    """What an e2e on dev borrows: dev's data dirs, the agent's worker config (its peer), the repo, the stack."""
+    hostdata.ensure_dev_dirs(echo)  # before the deploy: the engine would create a missing bind source as root
+    hostdata.ensure_worker_config(echo)
+    main_commit, rebuilt = repo.ensure(echo)
+    checkout_changed = stack.ensure_checkout(DEV, main_commit, echo)
+    config_changed = stack.ensure_config(DEV, echo)
+    stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, recreate=config_changed, echo=echo)
 
 
 def _check_login(host: HostSpec) -> None:

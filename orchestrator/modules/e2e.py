@@ -195,7 +195,7 @@ class LeaseStatus(Module):
         data: dict[str, Any] = {"lease": dataclasses.asdict(held) if held else None, "journal": first is not None}
         if first is not None:
             run_id = first.get("run_id")
-            alive = held is not None and held.run_id == run_id and held.expires > now and not held.holder_dead()
+            alive = lease.live(held, now) and held.run_id == run_id
             if not alive:
                 return Outcome("failed", f"unfinished e2e journal of run {run_id} and nobody is running it: "
                                          f"run `invoke restore --host {host.name}`", data)

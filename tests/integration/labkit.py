@@ -208,10 +208,10 @@ def _signal(pids: list[int], sig: int) -> None:
 
 
 
-def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
-    """Stop the lab host's sshd with every per-connection child (pids only, never by name), start it again.
+def stop_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int | None:
+    """Stop the lab host's sshd with every per-connection child (pids only, never by name), as a crash would.
 
-    Cuts every SSH session to the host, as a crashed or restarted sshd would. Returns the new master's pid.
+    Returns the stopped master's pid (None if it was not running); the port is closed when this returns.
     """
     from orchestrator.lab import sshd
 
@@ -224,6 +224,17 @@ def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
         wait_for(lambda: not any(_alive(p) for p in pids), f"{host.name} sshd {pids} to exit", timeout=timeout)
         wait_for(lambda: not tcp_open(host.ssh_host, host.ssh_port),
                  f"{host.ssh_host}:{host.ssh_port} to close", timeout=timeout)
+    return master
+
+
+def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
+    """Stop the lab host's sshd with every per-connection child (stop_sshd), start it again.
+
+    Cuts every SSH session to the host, as a crashed or restarted sshd would. Returns the new master's pid.
+    """
+    from orchestrator.lab import sshd
+
+    stop_sshd(host, timeout)
     sshd.ensure(host, echo=lambda _line: None)
     wait_for(lambda: tcp_open(host.ssh_host, host.ssh_port), f"{host.name} sshd to listen again", timeout=timeout)
     new = sshd.pid(host)

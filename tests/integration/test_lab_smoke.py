@@ -17,6 +17,8 @@ import pytest
 
 from orchestrator import lab
 from orchestrator.lab import dockerd, spec, sshd, stack
+from orchestrator.lab.proc import tcp_open
+from orchestrator.ops.e2e import lease as e2e_lease
 from tests.integration.labkit import (
     agent_inventory,
     ci_volume_data,
@@ -24,11 +26,14 @@ from tests.integration.labkit import (
     docker,
     file_facts,
     fingerprint,
+    health,
     hold_prune_lock,
     lock_is_free,
     make_leftovers,
     restart_sshd,
     sshd_children,
+    stack_healthy,
+    stop_sshd,
 )
 from tests.waiting import wait_for
 
@@ -452,3 +457,61 @@ def test_hold_prune_lock_holds_it_until_its_pid_ends(lab_is_up: None, sig: signa
         if holder.poll() is None:
             holder.kill()
             holder.wait(timeout=10)
+
+
+# --- lab.up while an e2e holds dev's lease: only the daemons are (re)started ---
+
+E2E_WORKER_URL = "http://127.0.0.1:18080"  # what inventory/lab.yml's e2e_peers points the worker at during an e2e
+
+
+def _take_dev_lease() -> e2e_lease.Lease:
+    """Hold dev's lease as `invoke e2e` would (LEASE_TAKE): the login user's file, linked in atomically.
+
+    Held by this process on this machine, unexpired: live by lease.live(), and its holder provably alive.
+    os.link fails if anyone else holds the lease: theirs is never overwritten.
+    """
+    held = e2e_lease.new("lab-lease-test", "feature-good", time.time(), 300.0)
+    dev = pwd.getpwnam(spec.DEV.user)
+    tmp = spec.STATE_DIR / f".lease.{os.getpid()}"
+    tmp.write_text(held.to_json() + "\n")
+    os.chown(tmp, dev.pw_uid, dev.pw_gid)
+    try:
+        os.link(tmp, spec.STATE_DIR / e2e_lease.LEASE_FILE)
+    finally:
+        tmp.unlink()
+    return held
+
+
+def _drop_dev_lease(held: e2e_lease.Lease) -> None:
+    """Remove the lease only if it is still the one this test took (LEASE_RELEASE's rule)."""
+    path = spec.STATE_DIR / e2e_lease.LEASE_FILE
+    current, _ = e2e_lease.read_local(spec.STATE_DIR)
+    if current is not None and current.run_id == held.run_id:
+        path.unlink()
+
+
+def test_up_under_a_live_lease_restarts_daemons_and_leaves_the_borrowed_host_alone(healthy_stack: None) -> None:
+    original = spec.WORKER_CONFIG.read_text()
+    borrowed = original.replace(spec.WORKER_STACK_URL, E2E_WORKER_URL)
+    scanner = container_of("scanner")
+    held = _take_dev_lease()
+    try:
+        _replace(spec.WORKER_CONFIG, borrowed)  # as the e2e's borrow_peers step repoints it
+        docker("stop", "-t", "1", scanner)  # a stack lab.up would otherwise repair (restart: unless-stopped)
+        stopped = stop_sshd(spec.DEV)
+        lines: list[str] = []
+        lab.up(echo=lines.append)
+
+        assert spec.WORKER_CONFIG.read_text() == borrowed, lines
+        assert container_of("scanner") == scanner and health(scanner).startswith("exited/"), lines
+        assert sshd.pid(spec.DEV) not in (None, stopped) and tcp_open(spec.DEV.ssh_host, spec.DEV.ssh_port)
+        assert any(line.startswith("dev: sshd started") for line in lines), lines
+        (left,) = [line for line in lines if "left alone" in line]
+        assert f"leased by {held.owner} (run {held.run_id}" in left
+        for what in ("stack", str(spec.DATA_DIR), str(spec.WORKER_CONFIG)):
+            assert what in left, (what, left)
+    finally:
+        _drop_dev_lease(held)
+        _replace(spec.WORKER_CONFIG, original)
+        lab.up(echo=lambda _line: None)  # starts the scanner again (and sshd, had the test failed before that)
+        wait_for(stack_healthy, "the dev stack to be healthy after the lease test")

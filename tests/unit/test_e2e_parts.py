@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -107,6 +108,38 @@ def test_lease_round_trips_and_describes_its_holder():
     assert "run 20261121T000000Z-abcdef" in text and "branch feature/x" in text and "expires in 9m" in text
     assert "expired 60s ago" in held.describe(1660.0)
     assert lease.parse("not json") is None
+
+
+def _dead_pid() -> int:
+    """A pid of this machine that has just exited (reaped, so the kernel no longer knows it)."""
+    done = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_live_means_unexpired_and_the_holder_not_known_dead():
+    mine = lease.new("r1", "feature/x", 1000.0, 600.0)  # this process, this machine: its holder is alive
+    assert lease.live(mine, 1599.0)
+    assert not lease.live(mine, 1600.0)  # expires is the first second it no longer holds
+    assert not lease.live(None, 1000.0)
+    dead = dataclasses.replace(mine, pid=_dead_pid())
+    assert dead.holder_dead() and not lease.live(dead, 1001.0)
+    # Started on another machine: its pid says nothing here, so only the expiry can end it.
+    elsewhere = dataclasses.replace(dead, orchestrator="some-other-machine.invalid")
+    assert lease.live(elsewhere, 1001.0)
+
+
+def test_read_local_gives_the_lease_and_whether_a_journal_waits(tmp_path):
+    state = tmp_path / "state"
+    assert lease.read_local(state) == (None, False)  # no state dir yet: free
+    state.mkdir()
+    assert lease.read_local(state) == (None, False)
+    held = lease.new("r1", "feature/x", 1000.0, 600.0)
+    (state / "lease.json").write_text(held.to_json() + "\n")  # as LEASE_TAKE writes it
+    assert lease.read_local(state) == (held, False)
+    (state / "journal.jsonl").write_text('{"seq": 1, "op": "begin", "run_id": "r1"}\n')
+    assert lease.read_local(state) == (held, True)
+    (state / "lease.json").write_text("{not json")
+    assert lease.read_local(state) == (None, True)  # unreadable: nobody can be shown to hold it
 
 
 def test_journal_mutations_keep_their_undo_in_order():

@@ -8,11 +8,15 @@ import json
 import os
 import socket
 from dataclasses import asdict, dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeGuard
 
 from orchestrator.errors import InfraError
 from orchestrator.host import Host
 from orchestrator.ops.e2e import scripts
+
+LEASE_FILE = "lease.json"  # in state_dir
+JOURNAL_FILE = "journal.jsonl"  # in state_dir while an e2e is unfinished; archived once the host is restored
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,6 @@ class Lease:
         return False
 
 
-def live(lease: Lease | None, now: float) -> bool:
-    """The one answer to "is this lease live?": present, not expired, and its holder not known dead."""
-    return lease is not None and lease.expires > now and not lease.holder_dead()
-
-
 class LeaseHeld(InfraError):
     """Another run holds the host (exit 3: the host could not be obtained)."""
 
@@ -71,6 +70,28 @@ def parse(text: str) -> Lease | None:
         return Lease(**data)
     except (ValueError, TypeError):
         return None
+
+
+def live(held: Lease | None, now: float) -> TypeGuard[Lease]:
+    """Whether a run still holds the host: the one rule for e2e, restore, check, triage and lab.up.
+
+    A lease lives until it expires (now: the host's clock) unless its holder is known to be dead; a holder on
+    another machine is never known dead, so only the expiry ends its lease. TypeGuard: a live lease is not None.
+    """
+    return held is not None and held.expires > now and not held.holder_dead()
+
+
+def read_local(state_dir: Path) -> tuple[Lease | None, bool]:
+    """The lease in a state_dir on this machine (None if free or unreadable), and whether a journal waits there.
+
+    For a host whose state_dir is a local path (the lab's dev host, read by root): no SSH round trip.
+    """
+    try:
+        text: str | None = (state_dir / LEASE_FILE).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        text = None
+    journal = (state_dir / JOURNAL_FILE).exists()
+    return (parse(text) if text is not None else None), journal
 
 
 def take(host: Host, state_dir: str, lease: Lease) -> None:

@@ -67,12 +67,12 @@ def _free_to_borrow(name: str, facts: dict[str, str], now: float) -> lease.Lease
     if "JOURNAL" in facts:
         first = facts["JOURNAL"]
         run = lease.parse(facts.get("LEASE", ""))
-        if run is not None and run.expires > now and not run.holder_dead() and run.run_id in first:
+        if lease.live(run, now) and run.run_id in first:
             raise lease.LeaseHeld(f"{name}: leased by {run.describe(now)}; not starting")
         raise InfraError(f"{name}: an earlier e2e did not finish restoring (journal {first[:120]}); "
                          f"run `invoke restore --host {name}` first")
     held = lease.parse(facts.get("LEASE", ""))
-    if held is not None and held.expires > now and not held.holder_dead():
+    if lease.live(held, now):
         raise lease.LeaseHeld(f"{name}: leased by {held.describe(now)}; not starting")
     return held
 

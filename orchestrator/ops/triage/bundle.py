@@ -53,7 +53,7 @@ def lease_problem(host: Host, spec: HostSpec) -> str:
     if not state:
         return ""
     held, now, first = lease.status(host, state)
-    if first is not None and not (lease.live(held, now) and held is not None and held.run_id == first.get("run_id")):
+    if first is not None and not (lease.live(held, now) and held.run_id == first.get("run_id")):
         return (f"an e2e run ({first.get('run_id')}) left an unfinished journal: the host may still run "
                 f"a branch; run `invoke restore --host {host.name}`")
     if held and held.expires <= now:

@@ -32,7 +32,7 @@ def run_restore(run: Run, host: str, inventory_path: str | None, force: bool) ->
     try:
         target = host_for(spec.name)
         held, now, _ = lease.status(target, cfg.state_dir)
-        if lease.live(held, now) and held is not None and not force:
+        if lease.live(held, now) and not force:
             raise lease.LeaseHeld(f"{spec.name}: leased by {held.describe(now)}; that run may still be restoring "
                                   "it. If it is dead, rerun with --force")
         done = restore.restore(target, cfg.state_dir, host_for, ready_timeout=cfg.ready_timeout, echo=run.echo)
