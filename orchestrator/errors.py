@@ -1,4 +1,4 @@
-"""Error types, each carrying the CLI exit code it maps to (design.md's contract)."""
+"""Error types, each carrying the CLI exit code it maps to (docs/design.md, "Command contract")."""
 
 from __future__ import annotations
 

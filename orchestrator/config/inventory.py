@@ -129,10 +129,7 @@ class _Loader:
             return
         if not isinstance(body, dict):
             raise BadInput(f"{where}: group {name!r} must be a mapping with hosts/vars/children")
-        for k in body:
-            if k not in GROUP_KEYS:
-                raise BadInput(f"{yamlsrc.where(body, k, where)}: unknown key {k!r} in group {name!r}"
-                               f"{did_you_mean(k, GROUP_KEYS)} (allowed: {', '.join(GROUP_KEYS)})")
+        yamlsrc.reject_unknown(body, GROUP_KEYS, "key", where, suffix=f" in group {name!r}", list_allowed=True)
         if body.get("vars") is not None:
             g.vars.update(self.vars(body["vars"], yamlsrc.where(body, "vars", where), g.origins))
         self.hosts(g, body.get("hosts"), yamlsrc.where(body, "hosts", where))

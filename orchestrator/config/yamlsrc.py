@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from orchestrator.errors import BadInput
+from orchestrator.errors import BadInput, did_you_mean
 
 
 class Node(dict):
@@ -72,3 +73,15 @@ def loads(text: str, source: str = "<string>") -> Any:
 
 def where(obj: Any, key: str | None = None, fallback: str = "?") -> str:
     return obj.where(key) if isinstance(obj, Node) else fallback
+
+
+
+def reject_unknown(raw: dict[str, Any], allowed: Iterable[str], what: str, fallback: str, *, suffix: str = "",
+                   list_allowed: bool = False) -> None:
+    """The one check for misspelt keys: bad input naming file:line, the key, and the closest allowed one."""
+    known = list(allowed)
+    for key in raw:
+        if key not in known:
+            listing = f" (allowed: {', '.join(known)})" if list_allowed else ""
+            raise BadInput(f"{where(raw, key, fallback)}: unknown {what} {key!r}{suffix}{did_you_mean(key, known)}"
+                           f"{listing}")

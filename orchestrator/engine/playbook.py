@@ -230,10 +230,7 @@ def _bool(raw: dict[str, Any], key: str, where: str) -> bool | None:
 
 
 def _unknown_keys(raw: dict[str, Any], allowed: set[str], what: str, where: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            raise BadInput(f"{yamlsrc.where(raw, key, where)}: unknown {what} keyword {key!r}"
-                           f"{did_you_mean(key, allowed)}")
+    yamlsrc.reject_unknown(raw, sorted(allowed), f"{what} keyword", where)
 
 
 

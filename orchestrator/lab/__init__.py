@@ -1,4 +1,4 @@
-"""The lab: the project's own real test hosts on this machine (design.md, "The lab").
+"""The lab: the project's own real test hosts on this machine (docs/design.md, "The lab").
 
 Two hosts, dev and agent, each a real OpenSSH sshd on loopback with its own login user and its own Docker
 Engine; dev also runs the sample stack from a git repo built from tests/lab/, and agent holds build leftovers

@@ -1,6 +1,6 @@
 """The result model every task reports in: one record per check, one report per host, one run result.
 
-The verdict -> exit-code map lives here and nowhere else (design.md's contract: 0 pass, 1 a check failed,
+The verdict -> exit-code map lives here and nowhere else (docs/design.md's contract: 0 pass, 1 a check failed,
 2 bad input, 3 infrastructure). Tasks with verdicts of their own (e2e's GREEN/RED) derive them from it.
 """
 

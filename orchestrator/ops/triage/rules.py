@@ -8,7 +8,7 @@ from typing import Any
 
 from orchestrator import templating
 from orchestrator.config import yamlsrc
-from orchestrator.errors import BadInput, did_you_mean
+from orchestrator.errors import BadInput
 from orchestrator.paths import RULES_DIR
 
 RULE_KEYS = {"symptom", "for_each", "when", "cause", "evidence"}
@@ -41,10 +41,7 @@ def load(path: Path = RULES_FILE) -> list[Rule]:
         where = yamlsrc.where(raw, None, f"{path}:1")
         if not isinstance(raw, dict):
             raise BadInput(f"{where}: a rule must be a mapping")
-        for key in raw:
-            if key not in RULE_KEYS:
-                raise BadInput(f"{yamlsrc.where(raw, key, where)}: unknown rule key {key!r}"
-                               f"{did_you_mean(key, RULE_KEYS)}")
+        yamlsrc.reject_unknown(raw, sorted(RULE_KEYS), "rule key", where)
         for key in ("symptom", "when", "cause"):
             if key not in raw:
                 raise BadInput(f"{where}: rule needs {key!r}")
