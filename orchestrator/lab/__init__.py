@@ -19,7 +19,7 @@ from typing import Any
 from . import borrow, dockerd, hostdata, images, keys, leftovers, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
-from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, STATE_DIR, HostSpec
+from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, STATE_DIR, LabHost
 
 __all__ = ["LabError", "down", "status", "up"]
 
@@ -42,7 +42,7 @@ def _up(echo: Echo) -> None:
         d.mkdir(parents=True, exist_ok=True)
         d.chmod(0o755)  # sshd's StrictModes checks every directory above authorized_keys
     client_pub = keys.ensure_client_key(echo)
-    host_keys: list[tuple[HostSpec, str]] = []
+    host_keys: list[tuple[LabHost, str]] = []
     for host in HOSTS:
         host.dir.mkdir(exist_ok=True)
         host.dir.chmod(0o755)
@@ -81,7 +81,7 @@ def _ensure_dev_side(echo: Echo) -> None:
     stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, recreate=config_changed, echo=echo)
 
 
-def _check_login(host: HostSpec) -> None:
+def _check_login(host: LabHost) -> None:
     """Log in exactly as the orchestrator will (key, strict known_hosts) and reach this host's engine."""
     argv = [
         "ssh", "-F", "/dev/null", "-i", str(CLIENT_KEY), "-p", str(host.ssh_port),
@@ -146,7 +146,7 @@ def status() -> dict[str, Any]:
     return {"hosts": [_host_status(host) for host in HOSTS]}
 
 
-def _host_status(host: HostSpec) -> dict[str, Any]:
+def _host_status(host: LabHost) -> dict[str, Any]:
     return {
         "name": host.name,
         "ssh": {"host": host.ssh_host, "port": host.ssh_port, "user": host.user, "key": str(CLIENT_KEY)},
@@ -158,7 +158,7 @@ def _host_status(host: HostSpec) -> dict[str, Any]:
     }
 
 
-def _is_up(host: HostSpec) -> bool:
+def _is_up(host: LabHost) -> bool:
     try:
         if sshd.pid(host) is None or dockerd.pid(host) is None or not tcp_open(host.ssh_host, host.ssh_port):
             return False

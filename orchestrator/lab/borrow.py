@@ -13,11 +13,11 @@ from pathlib import Path
 
 from orchestrator.ops.e2e import lease
 
-from .spec import AGENT, DATA_DIR, DEV, REPO_DIR, STATE_DIR, WORKER_CONFIG, HostSpec
+from .spec import AGENT, DATA_DIR, DEV, REPO_DIR, STATE_DIR, WORKER_CONFIG, LabHost
 
 # The files an e2e on dev borrows on other hosts, with what each is (inventory/lab.yml e2e_peers; a unit test
 # keeps the two equal).
-PEER_FILES: tuple[tuple[HostSpec, Path, str], ...] = ((AGENT, WORKER_CONFIG, "worker config"),)
+PEER_FILES: tuple[tuple[LabHost, Path, str], ...] = ((AGENT, WORKER_CONFIG, "worker config"),)
 
 # What lab.up leaves alone while dev is borrowed: everything an e2e deploys into, snapshots or restores.
 LEFT_ALONE = (

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from .errors import EXIT_INFRA, LabError
 from .proc import env, pid_alive, run, running_pid, stop_pid, tail_file, write_if_changed
-from .spec import HostSpec
+from .spec import LabHost
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 45.0  # dockerd stops its containers first (each within its stop timeout)
@@ -20,7 +20,7 @@ ALLOWED_NETWORKS = {"host", "none"}  # any other network would take a non-loopba
 _children: list[subprocess.Popen[bytes]] = []
 
 
-def argv(host: HostSpec) -> list[str]:
+def argv(host: LabHost) -> list[str]:
     return [
         "dockerd",
         "--config-file", str(host.daemon_json),
@@ -40,16 +40,16 @@ def argv(host: HostSpec) -> list[str]:
     ]
 
 
-def pid(host: HostSpec) -> int | None:
+def pid(host: LabHost) -> int | None:
     return running_pid(host.dockerd_pidfile, str(host.docker_socket))
 
 
-def docker(host: HostSpec, *args: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess[str]:
+def docker(host: LabHost, *args: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess[str]:
     """The docker CLI against this host's engine only."""
     return run(["docker", "-H", host.docker_host, *args], timeout=timeout, check=check)
 
 
-def answers(host: HostSpec) -> bool:
+def answers(host: LabHost) -> bool:
     try:
         probe = docker(host, "version", "--format", "{{.Server.Version}}", timeout=10, check=False)
     except LabError:  # timed out: a daemon still starting may accept the connection but not answer yet
@@ -57,7 +57,7 @@ def answers(host: HostSpec) -> bool:
     return probe.returncode == 0 and bool(probe.stdout.strip())
 
 
-def _clear_stale_containerd(host: HostSpec) -> None:
+def _clear_stale_containerd(host: LabHost) -> None:
     """Forget a dead containerd left by a killed dockerd.
 
     dockerd kills its containerd when it dies; if that containerd lingers as a zombie, or its pid is reused,
@@ -68,7 +68,7 @@ def _clear_stale_containerd(host: HostSpec) -> None:
         pidfile.unlink(missing_ok=True)
 
 
-def ensure(host: HostSpec, echo: Callable[[str], None]) -> None:
+def ensure(host: LabHost, echo: Callable[[str], None]) -> None:
     for d in (host.dir, host.data_root):
         d.mkdir(parents=True, exist_ok=True)
     host.dir.chmod(0o755)
@@ -102,7 +102,7 @@ def ensure(host: HostSpec, echo: Callable[[str], None]) -> None:
          f"{time.monotonic() - started:.1f}s)")
 
 
-def _wait_ready(host: HostSpec, daemon_pid: int) -> None:
+def _wait_ready(host: LabHost, daemon_pid: int) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not answers(host):
         if not pid_alive(daemon_pid):
@@ -120,14 +120,14 @@ def _wait_ready(host: HostSpec, daemon_pid: int) -> None:
         time.sleep(0.2)
 
 
-def _check_socket_group(host: HostSpec) -> None:
+def _check_socket_group(host: LabHost) -> None:
     gid = grp.getgrnam(host.docker_group).gr_gid
     st = os.stat(host.docker_socket)
     if st.st_gid != gid:
         raise LabError(f"{host.name}: {host.docker_socket} is not owned by group {host.docker_group}", EXIT_INFRA)
 
 
-def stop(host: HostSpec, echo: Callable[[str], None]) -> None:
+def stop(host: LabHost, echo: Callable[[str], None]) -> None:
     current = pid(host)
     if current is None:
         echo(f"{host.name}: dockerd not running")
@@ -140,7 +140,7 @@ def stop(host: HostSpec, echo: Callable[[str], None]) -> None:
     echo(f"{host.name}: dockerd {how} (pid {current})")
 
 
-def check_networks(host: HostSpec) -> None:
+def check_networks(host: LabHost) -> None:
     names = set(docker(host, "network", "ls", "--format", "{{.Name}}").stdout.split())
     extra = names - ALLOWED_NETWORKS
     if extra:

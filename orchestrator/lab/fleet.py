@@ -30,7 +30,7 @@ from orchestrator.paths import DEFAULT_INVENTORY
 from . import LOCK_FILE, LOCK_TIMEOUT, dockerd, keys, sshd
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, write_if_changed
-from .spec import AGENT, CLIENT_KEY, KNOWN_HOSTS, LAB_DIR, RUN_DIR, HostSpec
+from .spec import AGENT, CLIENT_KEY, KNOWN_HOSTS, LAB_DIR, RUN_DIR, LabHost
 
 __all__ = ["FleetHost", "down", "inventory", "up"]
 
@@ -55,7 +55,7 @@ class FleetHost:
     port: int
 
 
-class FleetSpec(HostSpec):
+class FleetSpec(LabHost):
     """A fleet host in the shape sshd.py and keys.py take: its files under FLEET_DIR, the agent's engine."""
 
     @property

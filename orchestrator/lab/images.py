@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from .dockerd import docker
 from .proc import env, run, run_bytes
-from .spec import BASE_IMAGE, HostSpec
+from .spec import BASE_IMAGE, LabHost
 
 PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 GROUP = "root:x:0:\nnogroup:x:65534:\n"
@@ -49,11 +49,11 @@ def _add(tar: tarfile.TarFile, name: str, kind: bytes, mode: int, data: bytes = 
     tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
 
 
-def has_image(host: HostSpec, ref: str) -> bool:
+def has_image(host: LabHost, ref: str) -> bool:
     return docker(host, "image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
 
 
-def ensure_base(host: HostSpec, echo: Callable[[str], None], cache: dict[str, bytes]) -> None:
+def ensure_base(host: LabHost, echo: Callable[[str], None], cache: dict[str, bytes]) -> None:
     if has_image(host, BASE_IMAGE):
         echo(f"{host.name}: image {BASE_IMAGE} already present")
         return

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 
 from .proc import run, write_if_changed
-from .spec import CLIENT_KEY, KNOWN_HOSTS, SSH_DIR, HostSpec
+from .spec import CLIENT_KEY, KNOWN_HOSTS, SSH_DIR, LabHost
 
 
 def ensure_client_key(echo: Callable[[str], None]) -> str:
@@ -23,7 +23,7 @@ def ensure_client_key(echo: Callable[[str], None]) -> str:
     return pub.read_text().strip()
 
 
-def ensure_host_key(host: HostSpec, echo: Callable[[str], None]) -> str:
+def ensure_host_key(host: LabHost, echo: Callable[[str], None]) -> str:
     """Create the host's ed25519 host key if absent; returns 'ssh-ed25519 AAAA...' (no comment)."""
     if not host.host_key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"shakedown-lab-{host.name}",
@@ -37,17 +37,17 @@ def ensure_host_key(host: HostSpec, echo: Callable[[str], None]) -> str:
     return f"{kind} {blob}"
 
 
-def ensure_authorized_keys(host: HostSpec, client_pub: str) -> bool:
+def ensure_authorized_keys(host: LabHost, client_pub: str) -> bool:
     # Root-owned and 0644 in a root-owned 0755 directory: sshd's StrictModes accepts it, the user cannot edit it.
     return write_if_changed(host.authorized_keys, client_pub + "\n", 0o644)
 
 
-def write_known_hosts(entries: Iterable[tuple[HostSpec, str]]) -> bool:
+def write_known_hosts(entries: Iterable[tuple[LabHost, str]]) -> bool:
     lines = [f"{host.known_hosts_name} {key}" for host, key in entries]
     return write_if_changed(KNOWN_HOSTS, "\n".join(lines) + "\n", 0o644)
 
 
-def add_known_hosts(entries: Iterable[tuple[HostSpec, str]]) -> bool:
+def add_known_hosts(entries: Iterable[tuple[LabHost, str]]) -> bool:
     """Add or replace these hosts' lines in KNOWN_HOSTS, leaving every other line as it is; True if it wrote.
 
     A host already listed keeps its place (its line is replaced, duplicates of it dropped); new hosts go last.

@@ -39,7 +39,7 @@ from .spec import (
     LEFTOVER_LABEL,
     PRUNE_LOCK,
     PRUNE_LOCK_MODE,
-    HostSpec,
+    LabHost,
 )
 
 Echo = Callable[[str], None]
@@ -90,13 +90,13 @@ def ensure_prune_lock(echo: Echo) -> None:
         echo(f"{AGENT.name}: prune lock {PRUNE_LOCK} already there")
 
 
-def volume_mountpoint(host: HostSpec = AGENT) -> Path | None:
+def volume_mountpoint(host: LabHost = AGENT) -> Path | None:
     """Where the engine keeps CI_VOLUME's data on this machine; None when the volume does not exist."""
     out = docker(host, "volume", "inspect", "--format", "{{.Mountpoint}}", CI_VOLUME, check=False)
     return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
 
 
-def volume_data(host: HostSpec = AGENT) -> str | None:
+def volume_data(host: LabHost = AGENT) -> str | None:
     """CI_VOLUME_FILE's content, read as root through the volume's mountpoint; None when it or the volume is gone."""
     mountpoint = volume_mountpoint(host)
     if mountpoint is None:
@@ -107,7 +107,7 @@ def volume_data(host: HostSpec = AGENT) -> str | None:
         return None
 
 
-def ensure(echo: Echo, host: HostSpec = AGENT) -> None:
+def ensure(echo: Echo, host: LabHost = AGENT) -> None:
     """Create whichever leftovers are missing on host's engine; one line says what was made, or that all are there."""
     made: list[str] = []
     names = set(docker(host, "ps", "-a", "--format", "{{.Names}}").stdout.split())
@@ -125,7 +125,7 @@ def ensure(echo: Echo, host: HostSpec = AGENT) -> None:
              f"a dangling image)")
 
 
-def _ensure_volume(host: HostSpec, writer_exists: bool) -> list[str]:
+def _ensure_volume(host: LabHost, writer_exists: bool) -> list[str]:
     made: list[str] = []
     had_volume = volume_mountpoint(host) is not None
     had_data = had_volume and volume_data(host) == CI_VOLUME_CONTENT
@@ -145,13 +145,13 @@ def _ensure_volume(host: HostSpec, writer_exists: bool) -> list[str]:
     return made
 
 
-def _run_once(host: HostSpec, name: str, options: tuple[str, ...] = (), argv: tuple[str, ...] = ("true",)) -> None:
+def _run_once(host: LabHost, name: str, options: tuple[str, ...] = (), argv: tuple[str, ...] = ("true",)) -> None:
     """A labelled container that runs to its exit at once and stays behind, stopped."""
     docker(host, "run", "--name", name, "--label", f"{LEFTOVER_LABEL}=1", "--network", "none", *options,
            BASE_IMAGE, *argv, timeout=60)
 
 
-def _ensure_images(host: HostSpec) -> list[str]:
+def _ensure_images(host: LabHost) -> list[str]:
     tagged = has_image(host, LEFTOVER_IMAGE)
     if tagged and _dangling(host):
         return []
@@ -163,7 +163,7 @@ def _ensure_images(host: HostSpec) -> list[str]:
     return [*([] if tagged else [f"image {LEFTOVER_IMAGE}"]), "a dangling image"]
 
 
-def _dangling(host: HostSpec) -> list[str]:
+def _dangling(host: LabHost) -> list[str]:
     return docker(host, "images", "-q", "--filter", "dangling=true").stdout.split()
 
 

@@ -89,7 +89,7 @@ MAIN_BRANCH = "main"
 
 
 @dataclass(frozen=True)
-class HostSpec:
+class LabHost:
     name: str
     ssh_host: str
     ssh_port: int
@@ -169,7 +169,7 @@ class HostSpec:
         return f"[{self.ssh_host}]:{self.ssh_port}"
 
 
-DEV = HostSpec(
+DEV = LabHost(
     name="dev",
     ssh_host="127.0.0.1",
     ssh_port=2222,
@@ -180,7 +180,7 @@ DEV = HostSpec(
     repo=REPO_DIR,
 )
 
-AGENT = HostSpec(
+AGENT = LabHost(
     name="agent",
     ssh_host="127.0.0.2",
     ssh_port=2223,
@@ -188,4 +188,4 @@ AGENT = HostSpec(
     docker_group="sd-agent-docker",
 )
 
-HOSTS: tuple[HostSpec, ...] = (DEV, AGENT)
+HOSTS: tuple[LabHost, ...] = (DEV, AGENT)

@@ -10,13 +10,13 @@ import jinja2
 
 from .errors import EXIT_INFRA, LabError
 from .proc import run, running_pid, stop_pid, tail_file, tcp_open, wait_until, write_if_changed
-from .spec import LAB_SRC, SSHD_BIN, SSHD_PRIVSEP_DIR, HostSpec
+from .spec import LAB_SRC, SSHD_BIN, SSHD_PRIVSEP_DIR, LabHost
 
 TEMPLATE = LAB_SRC / "sshd_config.j2"
 START_TIMEOUT = 15.0
 
 
-def render(host: HostSpec) -> str:
+def render(host: LabHost) -> str:
     template = jinja2.Template(TEMPLATE.read_text(), undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return template.render(
         name=host.name,
@@ -30,12 +30,12 @@ def render(host: HostSpec) -> str:
     )
 
 
-def pid(host: HostSpec) -> int | None:
+def pid(host: LabHost) -> int | None:
     # sshd rewrites its process title but keeps its arguments, so our config path identifies our daemon.
     return running_pid(host.sshd_pidfile, str(host.sshd_config))
 
 
-def ensure(host: HostSpec, echo: Callable[[str], None]) -> None:
+def ensure(host: LabHost, echo: Callable[[str], None]) -> None:
     SSHD_PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
     config_changed = write_if_changed(host.sshd_config, render(host), 0o644)
     if config_changed:
@@ -72,13 +72,13 @@ def ensure(host: HostSpec, echo: Callable[[str], None]) -> None:
     echo(f"{host.name}: sshd started on {host.ssh_host}:{host.ssh_port} (pid {new})")
 
 
-def validate(host: HostSpec) -> None:
+def validate(host: LabHost) -> None:
     check = run([SSHD_BIN, "-t", "-f", str(host.sshd_config)], check=False, timeout=15)
     if check.returncode != 0:
         raise LabError(f"{host.name}: sshd rejects {host.sshd_config}: {check.stderr.strip()}", EXIT_INFRA)
 
 
-def _wait_listening(host: HostSpec, sshd_pid: int) -> None:
+def _wait_listening(host: LabHost, sshd_pid: int) -> None:
     if not wait_until(lambda: tcp_open(host.ssh_host, host.ssh_port, 0.5), START_TIMEOUT, 0.05):
         raise LabError(
             f"{host.name}: sshd (pid {sshd_pid}) does not accept connections on {host.ssh_host}:{host.ssh_port} "
@@ -87,7 +87,7 @@ def _wait_listening(host: HostSpec, sshd_pid: int) -> None:
         )
 
 
-def stop(host: HostSpec, echo: Callable[[str], None]) -> None:
+def stop(host: LabHost, echo: Callable[[str], None]) -> None:
     current = pid(host)
     if current is None:
         echo(f"{host.name}: sshd not running")

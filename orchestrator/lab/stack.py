@@ -28,7 +28,7 @@ from .spec import (
     STACK_CONFIG_MODE,
     STACK_ENV,
     STACK_SERVICES,
-    HostSpec,
+    LabHost,
 )
 
 HEALTHY_TIMEOUT = 120.0
@@ -49,12 +49,12 @@ class Container:
         return self.state == "running" and self.health == "healthy"
 
 
-def _dirs(host: HostSpec) -> tuple[Path, str, Path]:
+def _dirs(host: LabHost) -> tuple[Path, str, Path]:
     assert host.stack_dir is not None and host.compose_project is not None and host.repo is not None
     return host.stack_dir, host.compose_project, host.repo
 
 
-def containers(host: HostSpec) -> list[Container]:
+def containers(host: LabHost) -> list[Container]:
     _, project, _ = _dirs(host)
     ids = docker(host, "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}").stdout
     if not ids.split():
@@ -89,7 +89,7 @@ def is_healthy(found: list[Container]) -> bool:
     return sorted(services) == sorted(STACK_SERVICES) and all(c.ok for c in found)
 
 
-def ensure_checkout(host: HostSpec, main_commit: str, echo: Callable[[str], None]) -> bool:
+def ensure_checkout(host: LabHost, main_commit: str, echo: Callable[[str], None]) -> bool:
     """stack_dir: a clone of the lab repo on main at main_commit, clean, owned by the login user. True if changed.
 
     Untracked files the lab writes there (.env, config.json: see ensure_config) survive; a re-clone keeps .env.
@@ -141,7 +141,7 @@ def _env_token(text: str | None) -> str | None:
     return found.group(1) if found else None
 
 
-def ensure_config(host: HostSpec, echo: Callable[[str], None]) -> bool:
+def ensure_config(host: LabHost, echo: Callable[[str], None]) -> bool:
     """The checkout's untracked config: .env (with a secret kept from the first lab.up) and config.json.
 
     Both owned by the login user, mode 0640; written only when they differ. True if either was (re)written:
@@ -195,7 +195,7 @@ def _owner_differs(stack_dir: Path, uid: int) -> bool:
     return os.stat(stack_dir).st_uid != uid
 
 
-def compose(host: HostSpec, *args: str, timeout: float = COMPOSE_TIMEOUT) -> str:
+def compose(host: LabHost, *args: str, timeout: float = COMPOSE_TIMEOUT) -> str:
     stack_dir, project, _ = _dirs(host)
     command = compose_command()
     assert command is not None  # prereqs.check() ran first
@@ -210,7 +210,7 @@ def compose(host: HostSpec, *args: str, timeout: float = COMPOSE_TIMEOUT) -> str
     return out.stdout + out.stderr
 
 
-def ensure_deployed(host: HostSpec, redeploy: bool, echo: Callable[[str], None], recreate: bool = False) -> None:
+def ensure_deployed(host: LabHost, redeploy: bool, echo: Callable[[str], None], recreate: bool = False) -> None:
     """Leave a healthy, current stack alone; otherwise (re)deploy and repair, then wait until healthy.
 
     recreate=True also recreates containers compose itself would keep (their bind-mounted config changed).
@@ -241,7 +241,7 @@ def ensure_deployed(host: HostSpec, redeploy: bool, echo: Callable[[str], None],
     echo(f"{host.name}: stack healthy in {time.monotonic() - started:.1f}s ({describe(found)})")
 
 
-def _stale_versions(host: HostSpec) -> str:
+def _stale_versions(host: LabHost) -> str:
     """Which services report a version other than the checkout's VERSION ("" if none).
 
     Catches images left by a branch deploy whose checkout was put back on main without a rebuild.
@@ -263,7 +263,7 @@ def _stale_versions(host: HostSpec) -> str:
     return "; ".join(stale)
 
 
-def wait_healthy(host: HostSpec, timeout: float = HEALTHY_TIMEOUT) -> list[Container]:
+def wait_healthy(host: LabHost, timeout: float = HEALTHY_TIMEOUT) -> list[Container]:
     deadline = time.monotonic() + timeout
     found = containers(host)
     while not is_healthy(found):

@@ -9,14 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .proc import run
-from .spec import HostSpec
+from .spec import LabHost
 
 # With UsePAM no, sshd rejects accounts whose password field starts with '!' (locked), even for key logins;
 # '*' means "no password can match" without "locked".
 LOCKED_PREFIX = "!"
 
 
-def ensure(host: HostSpec, echo: Callable[[str], None]) -> None:
+def ensure(host: LabHost, echo: Callable[[str], None]) -> None:
     changed: list[str] = []
     try:
         grp.getgrnam(host.docker_group)
@@ -55,7 +55,7 @@ def _password_field(user: str) -> str:
     return ""
 
 
-def _ensure_gitconfig(host: HostSpec, home: Path, uid: int, gid: int) -> bool:
+def _ensure_gitconfig(host: LabHost, home: Path, uid: int, gid: int) -> bool:
     """Let the login user fetch from the root-owned lab repo (git refuses other owners' repos by default)."""
     if host.repo is None:
         return False

@@ -48,7 +48,7 @@ def invoke(*args: str, timeout: float = 120, env: dict[str, str] | None = None) 
     return Cli(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
-def docker(*args: str, host: spec.HostSpec = spec.DEV, check: bool = True, timeout: float = 60
+def docker(*args: str, host: spec.LabHost = spec.DEV, check: bool = True, timeout: float = 60
            ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", "-H", host.docker_host, *args], capture_output=True, text=True,
                           timeout=timeout, check=check, stdin=subprocess.DEVNULL)
@@ -208,7 +208,7 @@ def _signal(pids: list[int], sig: int) -> None:
 
 
 
-def stop_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int | None:
+def stop_sshd(host: spec.LabHost = spec.DEV, timeout: float = 20) -> int | None:
     """Stop the lab host's sshd with every per-connection child (pids only, never by name), as a crash would.
 
     Returns the stopped master's pid (None if it was not running); the port is closed when this returns.
@@ -227,7 +227,7 @@ def stop_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int | None
     return master
 
 
-def restart_sshd(host: spec.HostSpec = spec.DEV, timeout: float = 20) -> int:
+def restart_sshd(host: spec.LabHost = spec.DEV, timeout: float = 20) -> int:
     """Stop the lab host's sshd with every per-connection child (stop_sshd), start it again.
 
     Cuts every SSH session to the host, as a crashed or restarted sshd would. Returns the new master's pid.

@@ -35,7 +35,7 @@ def _known_hosts() -> list[str]:
     return spec.KNOWN_HOSTS.read_text().splitlines()
 
 
-def _host_key(host: spec.HostSpec) -> str:
+def _host_key(host: spec.LabHost) -> str:
     kind, blob = host.host_key.with_name(host.host_key.name + ".pub").read_text().split()[:2]
     return f"{kind} {blob}"
 

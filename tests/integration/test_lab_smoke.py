@@ -108,7 +108,7 @@ def test_stack_serves_the_checkout_version(lab_is_up: None) -> None:
 
 
 @pytest.mark.parametrize("host", spec.HOSTS, ids=lambda h: h.name)
-def test_login_user_reaches_its_own_engine(lab_is_up: None, host: spec.HostSpec) -> None:
+def test_login_user_reaches_its_own_engine(lab_is_up: None, host: spec.LabHost) -> None:
     out = subprocess.run(
         ["ssh", "-F", "/dev/null", "-i", str(spec.CLIENT_KEY), "-p", str(host.ssh_port),
          "-o", "BatchMode=yes", "-o", f"UserKnownHostsFile={spec.KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
