@@ -129,3 +129,58 @@ def test_malformed_peers_are_refused_by_the_inventory_with_the_line(tmp_path):
     with pytest.raises(BadInput) as info:
         inventory.load(write(tmp_path / "inv.yml", bad))
     assert "inv.yml:" in str(info.value) and "peer replace" in str(info.value)
+
+
+# --- Build leftovers: a fake `docker` and compose on PATH, answering from a table of containers ---
+
+FAKE_DOCKER = r"""#!/bin/sh
+# A table line: id state config-image project name. Answers what the e2e scripts ask, logs every call.
+t=$FAKE_DIR/containers
+echo "$*" >> "$FAKE_DIR/calls"
+case "$1" in
+ps)
+  case "$*" in
+  *--format*) awk '{ print $1, $3, $5, ($4 == "-" ? "" : $4) }' "$t";;
+  *label=com.docker.compose.project=*) p=${*##*=}; awk -v p="$p" '$4 == p { print $1 }' "$t";;
+  *status=*) awk '$2 != "running" { print $1 }' "$t";;
+  *) awk '$2 == "running" { print $1 }' "$t";;
+  esac;;
+inspect)
+  case "$*" in
+  *State.Health*) shift 3
+    for id in "$@"; do awk -v id="$id" '$1 == id { print "/" $5, "svc", $2, "none", $3, $3 }' "$t"; done;;
+  *) awk -v id="$4" '$1 == id { print $3, ($4 == "-" ? "" : $4) }' "$t";;
+  esac;;
+images) printf 'sha256:d1\nsha256:d2\n';;
+rm) id=$3; grep -q "^$id " "$t" || exit 1; grep -v "^$id " "$t" > "$t.new"; mv "$t.new" "$t";;
+esac
+"""
+
+ENGINE = """\
+proj1 running sample-backend:latest sample sample_backend_1
+tool1 exited busybox:1 - someones-tool
+old99 exited sha256:base - old_leftover
+"""
+
+
+@pytest.fixture
+def fake_engine(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    write(bin_dir / "docker", FAKE_DOCKER).chmod(0o755)
+    write(tmp_path / "containers", ENGINE)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DIR": str(tmp_path)}
+    return tmp_path, env
+
+
+def test_the_baseline_lists_every_container_of_the_engine_besides_the_project(local_host, fake_engine):
+    from orchestrator.ops.e2e import baseline
+
+    tmp_path, env = fake_engine
+    out = local_host.run(scripts.call(scripts.CAPTURE, str(tmp_path), "sample", "salt"), env=env).stdout
+    facts = baseline.parse(out)
+    assert set(facts["containers"]) == {"sample_backend_1"}  # the project's, by name (re-created by a deploy)
+    assert facts["engine"] == {"tool1": {"image": "busybox:1", "name": "someones-tool"},
+                               "old99": {"image": "sha256:base", "name": "old_leftover"}}
+    assert facts["dangling_images"] == "2"
+

@@ -111,6 +111,15 @@ if ids=$(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$pr
   docker volume ls -q --filter "label=com.docker.compose.project=$project" | while read -r v; do
     echo "VOL $(docker volume inspect --format '{{.Name}} {{.CreatedAt}} {{.Mountpoint}}' "$v")"
   done
+  # Every other container of the engine, by id, whoever made it (the project's are the CONT lines, by name:
+  # a deploy re-creates them): a run must leave none behind, e.g. a failed build step's container.
+  fmt='{{.ID}} {{.Image}} {{.Names}} {{.Label "com.docker.compose.project"}}'
+  if all=$(docker ps -a --no-trunc --format "$fmt" 2>&1); then
+    printf '%s\n' "$all" | awk -v p="$project" 'NF >= 3 && $4 != p { print "ENGINE", $1, $2, $3 }'
+  else
+    echo "DOCKER_ERROR $(printf '%s' "$all" | tail -n 1)"
+  fi
+  echo "DANGLING $(docker images -q --filter dangling=true | wc -l | tr -d ' ')"
 else
   echo "DOCKER_ERROR $(printf '%s' "$ids" | tail -n 1)"
 fi
