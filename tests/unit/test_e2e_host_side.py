@@ -184,3 +184,28 @@ def test_the_baseline_lists_every_container_of_the_engine_besides_the_project(lo
                                "old99": {"image": "sha256:base", "name": "old_leftover"}}
     assert facts["dangling_images"] == "2"
 
+
+def test_deploy_builds_with_force_rm_and_a_failed_build_starts_nothing(local_host, fake_engine):
+    import subprocess
+
+    tmp_path, env = fake_engine
+    repo, stack, checkout = tmp_path / "repo", tmp_path / "stack", tmp_path / "checkout"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    write(repo / "VERSION", "1.5.8\n")
+    subprocess.run([*git, "-C", str(repo), "add", "VERSION"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "x"], check=True)
+    stack.mkdir()
+    write(stack / ".env", "A=1\n")
+    write(tmp_path / "compose", '#!/bin/sh\necho "compose $*" >> "$FAKE_DIR/calls"\n'
+                                '[ "$3" != build ] || [ -z "${FAIL_BUILD:-}" ] || exit 1\n').chmod(0o755)
+    deploy = scripts.call(scripts.DEPLOY, str(stack), str(checkout), str(repo), "main", "sample", ".env")
+    local_host.run(deploy, env={**env, "COMPOSE": str(tmp_path / "compose")})
+    compose = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("compose")]
+    assert compose == ["compose -p sample build --force-rm", "compose -p sample up -d --no-build --remove-orphans"]
+
+    (tmp_path / "calls").write_text("")
+    with pytest.raises(CommandError):
+        local_host.run(deploy, env={**env, "COMPOSE": str(tmp_path / "compose"), "FAIL_BUILD": "1"})
+    compose = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("compose")]
+    assert compose == ["compose -p sample build --force-rm"]

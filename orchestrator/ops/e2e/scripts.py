@@ -185,7 +185,10 @@ git clean -q -ffdx
 for f in "$@"; do mkdir -p -- "$(dirname -- "$f")"; cp -p -- "$stack/$f" "$f"; done
 echo "COMMIT $(git rev-parse HEAD)"
 echo "VERSION $(head -n 1 VERSION 2>/dev/null || true)"
-$COMPOSE -p "$project" up -d --build --remove-orphans
+# --force-rm: a failed build step's container goes too (the classic builder keeps it otherwise). `up` has
+# no such flag (compose v1), so build first, then start without building again.
+$COMPOSE -p "$project" build --force-rm
+$COMPOSE -p "$project" up -d --no-build --remove-orphans
 ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
 [ -z "$ids" ] || docker inspect --format 'IMAGE {{.Image}}' $ids
 """
