@@ -185,6 +185,25 @@ def test_the_baseline_lists_every_container_of_the_engine_besides_the_project(lo
     assert facts["dangling_images"] == "2"
 
 
+def test_build_leftovers_of_the_run_are_removed_and_nothing_else(local_host, fake_engine):
+    tmp_path, env = fake_engine
+    with (tmp_path / "containers").open("a") as table:
+        table.write("new1 exited sha256:step - eager_turing\n"     # a failed RUN step's container: ours
+                    "new2 created sha256:step2 - brave_hopper\n"   # a COPY step's, never started: ours
+                    "new3 running sha256:step3 - busy_build\n"     # running: somebody's build, never touched
+                    "new4 exited alpine:3 - someone_else\n"        # made by name, not by a builder
+                    "new5 exited sha256:step sample sample_backend_run_1\n")  # compose's (a one-off): not ours
+    known = ["proj1", "tool1", "old99"]  # the engine's containers at baseline
+    out = local_host.run(scripts.call(scripts.DROP_BUILD_LEFTOVERS, *known), env=env).stdout
+    assert out.split() == ["REMOVED", "new1", "sha256:step", "REMOVED", "new2", "sha256:step2"]
+    left = [line.split()[0] for line in (tmp_path / "containers").read_text().splitlines()]
+    assert left == ["proj1", "tool1", "old99", "new3", "new4", "new5"]
+    rm_calls = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("rm")]
+    assert rm_calls == ["rm -- new1", "rm -- new2"]  # never -v (volumes are data), never -f
+    again = local_host.run(scripts.call(scripts.DROP_BUILD_LEFTOVERS, *known), env=env).stdout
+    assert again.strip() == ""  # idempotent: a restore may run it again
+
+
 def test_deploy_builds_with_force_rm_and_a_failed_build_starts_nothing(local_host, fake_engine):
     import subprocess
 
