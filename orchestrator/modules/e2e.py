@@ -125,7 +125,9 @@ class DeployBranch(SessionModule):
                                    *([x for pair in images for x in pair] + ["--stopped", *stopped]
                                      if containers else ["--down"]),
                                    timeout=cfg.deploy_timeout,
-                                   title="redeploy the baseline images from the canonical checkout", env=env)],
+                                   title="redeploy the baseline images from the canonical checkout", env=env),
+                            script(host, "DROP_BUILD_LEFTOVERS", *sorted(facts.get("engine", {})), timeout=120,
+                                   title="remove containers the build left behind")],
                       pidfile=pidfile)
         return [protect, deploy]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab import spec
-from tests.integration.labkit import ROOT, Cli, fingerprint, invoke, restart_sshd
+from tests.integration.labkit import ROOT, Cli, docker, fingerprint, invoke, restart_sshd
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.lab
@@ -104,6 +104,51 @@ def test_bad_branch_is_red_with_its_reason_and_the_host_is_put_back(before, bran
     assert "restored:" in result.stdout
     assert fingerprint() == before
     assert not process_of(spec.DEV.user, "sleep 3600"), "the hanging test must be ended on the host"
+
+
+def engine_container_ids() -> set[str]:
+    """Every container on dev's engine (any project, any state), read as root through its socket."""
+    return set(docker("ps", "-aq", "--no-trunc").stdout.split())
+
+
+def test_a_branch_whose_build_fails_is_red_and_leaves_no_container_behind(before):
+    """The classic builder keeps a failed RUN step's container: the run must not leave it on dev."""
+    containers = engine_container_ids()
+    result = invoke("e2e", "--branch", "feature-build-fails", "--host", "dev", "--json", timeout=300)
+    assert result.rc == 1, result.stdout + result.stderr
+    report = result.json()
+    assert report["e2e"]["result"] == "RED"
+    deploy = result.checks("dev")["deploy"]
+    assert deploy["status"] == "failed" and "install failed: dependency not found" in deploy["reason"], deploy
+    restore = report["e2e"]["restore"]
+    assert restore["ok"] and restore["lease"] == "RELEASED", restore["problems"]
+    assert engine_container_ids() - containers == set(), docker("ps", "-a", "--no-trunc").stdout
+    assert engine_container_ids() == containers  # the build never started the stack: nothing re-created either
+    assert fingerprint() == before
+
+
+def test_the_restore_removes_a_real_build_leftover_and_nothing_else(before, tmp_path):
+    """Where --force-rm does not apply (compose v2 ignores it), the restore's DROP_BUILD_LEFTOVERS removes what
+    the classic builder left on dev's engine: a failed step's stopped container, and only that."""
+    from orchestrator.ops.e2e import scripts
+
+    known = engine_container_ids()
+    (tmp_path / "Dockerfile").write_text(f"FROM {spec.BASE_IMAGE}\nRUN touch /partial && exit 1\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DOCKER_HOST": spec.DEV.docker_host, "DOCKER_BUILDKIT": "0"}
+    build = subprocess.run(["docker", "build", "--network", "host", "-q", str(tmp_path)], env=env,
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    left = engine_container_ids() - known
+    try:
+        assert build.returncode != 0 and len(left) == 1, build.stdout + build.stderr
+        drop = subprocess.run(["sh", "-c", scripts.call(scripts.DROP_BUILD_LEFTOVERS, *sorted(known))], env=env,
+                              capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert drop.returncode == 0, drop.stderr
+        assert drop.stdout.split()[:2] == ["REMOVED", *left], drop.stdout
+        assert engine_container_ids() == known
+    finally:
+        for container in left & engine_container_ids():  # only what this test made
+            docker("rm", container, check=False)
+    assert fingerprint() == before
 
 
 def test_check_mode_runs_the_health_checks_but_not_the_test_command(before):

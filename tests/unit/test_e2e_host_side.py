@@ -129,3 +129,102 @@ def test_malformed_peers_are_refused_by_the_inventory_with_the_line(tmp_path):
     with pytest.raises(BadInput) as info:
         inventory.load(write(tmp_path / "inv.yml", bad))
     assert "inv.yml:" in str(info.value) and "peer replace" in str(info.value)
+
+
+# --- Build leftovers: a fake `docker` and compose on PATH, answering from a table of containers ---
+
+FAKE_DOCKER = r"""#!/bin/sh
+# A table line: id state config-image project name. Answers what the e2e scripts ask, logs every call.
+t=$FAKE_DIR/containers
+echo "$*" >> "$FAKE_DIR/calls"
+case "$1" in
+ps)
+  case "$*" in
+  *--format*) awk '{ print $1, $3, $5, ($4 == "-" ? "" : $4) }' "$t";;
+  *label=com.docker.compose.project=*) p=${*##*=}; awk -v p="$p" '$4 == p { print $1 }' "$t";;
+  *status=*) awk '$2 != "running" { print $1 }' "$t";;
+  *) awk '$2 == "running" { print $1 }' "$t";;
+  esac;;
+inspect)
+  case "$*" in
+  *State.Health*) shift 3
+    for id in "$@"; do awk -v id="$id" '$1 == id { print "/" $5, "svc", $2, "none", $3, $3 }' "$t"; done;;
+  *) awk -v id="$4" '$1 == id { print $3, ($4 == "-" ? "" : $4) }' "$t";;
+  esac;;
+images) printf 'sha256:d1\nsha256:d2\n';;
+rm) id=$3; grep -q "^$id " "$t" || exit 1; grep -v "^$id " "$t" > "$t.new"; mv "$t.new" "$t";;
+esac
+"""
+
+ENGINE = """\
+proj1 running sample-backend:latest sample sample_backend_1
+tool1 exited busybox:1 - someones-tool
+old99 exited sha256:base - old_leftover
+"""
+
+
+@pytest.fixture
+def fake_engine(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    write(bin_dir / "docker", FAKE_DOCKER).chmod(0o755)
+    write(tmp_path / "containers", ENGINE)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DIR": str(tmp_path)}
+    return tmp_path, env
+
+
+def test_the_baseline_lists_every_container_of_the_engine_besides_the_project(local_host, fake_engine):
+    from orchestrator.ops.e2e import baseline
+
+    tmp_path, env = fake_engine
+    out = local_host.run(scripts.call(scripts.CAPTURE, str(tmp_path), "sample", "salt"), env=env).stdout
+    facts = baseline.parse(out)
+    assert set(facts["containers"]) == {"sample_backend_1"}  # the project's, by name (re-created by a deploy)
+    assert facts["engine"] == {"tool1": {"image": "busybox:1", "name": "someones-tool"},
+                               "old99": {"image": "sha256:base", "name": "old_leftover"}}
+    assert facts["dangling_images"] == "2"
+
+
+def test_build_leftovers_of_the_run_are_removed_and_nothing_else(local_host, fake_engine):
+    tmp_path, env = fake_engine
+    with (tmp_path / "containers").open("a") as table:
+        table.write("new1 exited sha256:step - eager_turing\n"     # a failed RUN step's container: ours
+                    "new2 created sha256:step2 - brave_hopper\n"   # a COPY step's, never started: ours
+                    "new3 running sha256:step3 - busy_build\n"     # running: somebody's build, never touched
+                    "new4 exited alpine:3 - someone_else\n"        # made by name, not by a builder
+                    "new5 exited sha256:step sample sample_backend_run_1\n")  # compose's (a one-off): not ours
+    known = ["proj1", "tool1", "old99"]  # the engine's containers at baseline
+    out = local_host.run(scripts.call(scripts.DROP_BUILD_LEFTOVERS, *known), env=env).stdout
+    assert out.split() == ["REMOVED", "new1", "sha256:step", "REMOVED", "new2", "sha256:step2"]
+    left = [line.split()[0] for line in (tmp_path / "containers").read_text().splitlines()]
+    assert left == ["proj1", "tool1", "old99", "new3", "new4", "new5"]
+    rm_calls = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("rm")]
+    assert rm_calls == ["rm -- new1", "rm -- new2"]  # never -v (volumes are data), never -f
+    again = local_host.run(scripts.call(scripts.DROP_BUILD_LEFTOVERS, *known), env=env).stdout
+    assert again.strip() == ""  # idempotent: a restore may run it again
+
+
+def test_deploy_builds_with_force_rm_and_a_failed_build_starts_nothing(local_host, fake_engine):
+    import subprocess
+
+    tmp_path, env = fake_engine
+    repo, stack, checkout = tmp_path / "repo", tmp_path / "stack", tmp_path / "checkout"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q", str(repo)], check=True)
+    write(repo / "VERSION", "1.5.8\n")
+    subprocess.run([*git, "-C", str(repo), "add", "VERSION"], check=True)
+    subprocess.run([*git, "-C", str(repo), "commit", "-q", "-m", "x"], check=True)
+    stack.mkdir()
+    write(stack / ".env", "A=1\n")
+    write(tmp_path / "compose", '#!/bin/sh\necho "compose $*" >> "$FAKE_DIR/calls"\n'
+                                '[ "$3" != build ] || [ -z "${FAIL_BUILD:-}" ] || exit 1\n').chmod(0o755)
+    deploy = scripts.call(scripts.DEPLOY, str(stack), str(checkout), str(repo), "main", "sample", ".env")
+    local_host.run(deploy, env={**env, "COMPOSE": str(tmp_path / "compose")})
+    compose = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("compose")]
+    assert compose == ["compose -p sample build --force-rm", "compose -p sample up -d --no-build --remove-orphans"]
+
+    (tmp_path / "calls").write_text("")
+    with pytest.raises(CommandError):
+        local_host.run(deploy, env={**env, "COMPOSE": str(tmp_path / "compose"), "FAIL_BUILD": "1"})
+    compose = [c for c in (tmp_path / "calls").read_text().splitlines() if c.startswith("compose")]
+    assert compose == ["compose -p sample build --force-rm"]

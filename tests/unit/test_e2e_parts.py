@@ -49,7 +49,12 @@ SECRET PORT fedcba9876543210 /s/.env
 DATA 4242 755 sd-dev:sd-dev /data dir/with space
 CONT /sample_backend_1 backend running healthy sha256:aaaa sample-backend:latest
 VOL sample_backend-data 2026-11-21T22:47:03Z /var/lib/docker/volumes/sample_backend-data/_data
+ENGINE 5555555555555555555555555555555555555555555555555555555555555555 busybox:1 someones-tool
+DANGLING 3
 """
+# A stopped container a failed image build left behind (the classic builder without --force-rm).
+LEFTOVER = ("ENGINE 6666666666666666666666666666666666666666666666666666666666666666 "
+            "sha256:7777777777777777777777777777777777777777777777777777777777777777 eager_turing\n")
 
 
 def test_baseline_output_parses_into_facts():
@@ -169,3 +174,22 @@ def test_only_container_health_is_worth_waiting_for():
     assert baseline.only_settling(before, starting)
     assert not baseline.only_settling(before, other_image)
     assert not baseline.only_settling(before, other_file)
+
+
+def test_a_container_left_on_the_engine_is_a_difference_that_never_settles():
+    before = baseline.parse(CAPTURE_OUTPUT)
+    assert before["engine"] == {"5" * 64: {"image": "busybox:1", "name": "someones-tool"}}
+    after = baseline.parse(CAPTURE_OUTPUT + LEFTOVER)
+    assert baseline.differences(before, after) == [
+        "container eager_turing (image sha256:777777777777) was not there before"]
+    assert baseline.differences(after, before) == ["container eager_turing (image sha256:777777777777) is gone"]
+    starting = baseline.parse(CAPTURE_OUTPUT.replace("running healthy", "running starting") + LEFTOVER)
+    assert not baseline.only_settling(before, after)
+    assert not baseline.only_settling(before, starting)  # waiting never removes a leftover
+
+
+def test_dangling_images_are_recorded_but_not_compared():
+    """The branch's images are dangling until the cleanup after a verified restore drops them."""
+    before = baseline.parse(CAPTURE_OUTPUT)
+    assert before["dangling_images"] == "3"
+    assert baseline.differences(before, baseline.parse(CAPTURE_OUTPUT.replace("DANGLING 3", "DANGLING 5"))) == []

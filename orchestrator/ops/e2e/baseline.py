@@ -2,8 +2,11 @@
 
 Facts: the canonical checkout's commit and cleanliness, every config file's sha256/mode/owner, each
 secret's salted fingerprint (computed on the host; values never leave it), every compose container's
-state, health and image id, every compose volume with its creation time, and every data dir's inode,
-mode and owner. A volume or data dir that was re-created shows a new creation time or inode.
+state, health and image id, every other container of the engine by id (a build's leftover shows as a
+container that was not there before), every compose volume with its creation time, and every data dir's
+inode, mode and owner. A volume or data dir that was re-created shows a new creation time or inode. The
+count of dangling images is recorded, not compared: the branch's images are dangling until the cleanup
+that follows a verified restore.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ def capture(host: Host, command: str, timeout: float | None = None) -> Facts:
 
 
 def parse(text: str) -> Facts:
-    facts: Facts = {"files": {}, "data": {}, "secrets": {}, "containers": {}, "volumes": {}}
+    facts: Facts = {"files": {}, "data": {}, "secrets": {}, "containers": {}, "volumes": {}, "engine": {}}
     for line in text.splitlines():
         kind, _, rest = line.partition(" ")
         if kind in ("HEAD", "DIRTY", "DOCKER_ERROR"):
             facts[kind.lower()] = rest.strip()
+        elif kind == "DANGLING":
+            facts["dangling_images"] = rest.strip()
         elif kind == "FILE":
             sha, mode, owner, path = rest.split(" ", 3)
             facts["files"][path] = {"sha256": sha, "mode": mode, "owner": owner}
@@ -58,6 +63,9 @@ def parse(text: str) -> Facts:
         elif kind == "VOL":
             name, created, mountpoint = [*rest.split(" ", 2), "", ""][:3]
             facts["volumes"][name] = {"created": created, "mountpoint": mountpoint}
+        elif kind == "ENGINE":
+            cid, image, name = [*rest.split(" ", 2), "", ""][:3]
+            facts["engine"][cid] = {"image": image, "name": name}
     return facts
 
 
@@ -72,6 +80,7 @@ def differences(before: Facts, after: Facts) -> list[str]:
     found += _dict_diff("data dir", before.get("data", {}), after.get("data", {}))
     found += _dict_diff("volume", before.get("volumes", {}), after.get("volumes", {}))
     found += _container_diff(before.get("containers", {}), after.get("containers", {}))
+    found += _engine_diff(before.get("engine", {}), after.get("engine", {}))
     for path in sorted(set(before.get("secrets", {})) | set(after.get("secrets", {}))):
         old, new = before.get("secrets", {}).get(path) or {}, after.get("secrets", {}).get(path) or {}
         changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
@@ -98,6 +107,15 @@ def _container_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return _dict_diff("container", before, after)
 
 
+def _engine_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Containers outside the project, by id: one that appeared is something the run left behind."""
+    def named(c: dict[str, Any]) -> str:
+        return f"container {c.get('name')} (image {_short(c.get('image'))})"
+
+    return ([f"{named(after[i])} was not there before" for i in sorted(set(after) - set(before))]
+            + [f"{named(before[i])} is gone" for i in sorted(set(before) - set(after))])
+
+
 def _short(value: Any) -> str:
     text = str(value)
     return text[:19] if len(text) == 64 or text.startswith("sha256:") else text
@@ -105,7 +123,8 @@ def _short(value: Any) -> str:
 
 def only_settling(before: Facts, after: Facts) -> bool:
     """True when the only differences are containers' state or health, which may still reach their
-    baseline (a restarted container's health check needs time). An image or a file never settles."""
+    baseline (a restarted container's health check needs time). An image, a file or a container left on the
+    engine never settles."""
     if differences({**before, "containers": {}}, {**after, "containers": {}}):
         return False
     old, new = before.get("containers", {}), after.get("containers", {})

@@ -102,8 +102,8 @@ def _verify(entries: list[dict[str, Any]], host_for: HostFor, ready_timeout: flo
 
 def _summary(facts: dict[str, Any]) -> str:
     parts = []
-    for key, label in (("files", "config files"), ("containers", "containers"), ("volumes", "volumes"),
-                       ("data", "data dirs")):
+    for key, label in (("files", "config files"), ("containers", "containers"), ("engine", "other containers"),
+                       ("volumes", "volumes"), ("data", "data dirs")):
         if facts.get(key):
             parts.append(f"{len(facts[key])} {label}")
     keys = sum(len(v or {}) for v in facts.get("secrets", {}).values())

@@ -111,6 +111,15 @@ if ids=$(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$pr
   docker volume ls -q --filter "label=com.docker.compose.project=$project" | while read -r v; do
     echo "VOL $(docker volume inspect --format '{{.Name}} {{.CreatedAt}} {{.Mountpoint}}' "$v")"
   done
+  # Every other container of the engine, by id, whoever made it (the project's are the CONT lines, by name:
+  # a deploy re-creates them): a run must leave none behind, e.g. a failed build step's container.
+  fmt='{{.ID}} {{.Image}} {{.Names}} {{.Label "com.docker.compose.project"}}'
+  if all=$(docker ps -a --no-trunc --format "$fmt" 2>&1); then
+    printf '%s\n' "$all" | awk -v p="$project" 'NF >= 3 && $4 != p { print "ENGINE", $1, $2, $3 }'
+  else
+    echo "DOCKER_ERROR $(printf '%s' "$all" | tail -n 1)"
+  fi
+  echo "DANGLING $(docker images -q --filter dangling=true | wc -l | tr -d ' ')"
 else
   echo "DOCKER_ERROR $(printf '%s' "$ids" | tail -n 1)"
 fi
@@ -176,7 +185,10 @@ git clean -q -ffdx
 for f in "$@"; do mkdir -p -- "$(dirname -- "$f")"; cp -p -- "$stack/$f" "$f"; done
 echo "COMMIT $(git rev-parse HEAD)"
 echo "VERSION $(head -n 1 VERSION 2>/dev/null || true)"
-$COMPOSE -p "$project" up -d --build --remove-orphans
+# --force-rm: a failed build step's container goes too (the classic builder keeps it otherwise). `up` has
+# no such flag (compose v1), so build first, then start without building again.
+$COMPOSE -p "$project" build --force-rm
+$COMPOSE -p "$project" up -d --no-build --remove-orphans
 ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
 [ -z "$ids" ] || docker inspect --format 'IMAGE {{.Image}}' $ids
 """
@@ -191,6 +203,27 @@ for id in "$@"; do
   docker image rm "$id" >/dev/null 2>&1 || true
 done
 true
+"""
+
+# The id of every container the engine had at baseline. Removes what an image build of this run left behind
+# where --force-rm did not apply (compose v2 accepts and ignores it, and its classic builder keeps a failed
+# step's container): a container that was not there before, is stopped, belongs to no compose project and was
+# created from an image id, as the builder creates each step's. `docker rm` only: never -v (volumes are
+# data), never -f (a running build is somebody's). One the daemon removed meanwhile is fine.
+DROP_BUILD_LEFTOVERS = r"""
+known=" $* " failed=0
+ids=$(docker ps -aq --no-trunc --filter status=exited --filter status=created --filter status=dead) || exit 1
+for id in $ids; do
+  case "$known" in *" $id "*) continue;; esac
+  facts=$(docker inspect --format '{{.Config.Image}} {{index .Config.Labels "com.docker.compose.project"}}' \
+    "$id" 2>/dev/null) || continue
+  image=${facts%% *} owner=${facts#* }
+  case "$image" in sha256:*) ;; *) continue;; esac
+  [ -z "$owner" ] || continue
+  if docker rm -- "$id" >/dev/null; then echo "REMOVED $id $image"
+  elif docker inspect --format '{{.Id}}' "$id" >/dev/null 2>&1; then failed=1; fi
+done
+exit $failed
 """
 
 # $1 pid file: ends a command of this run that may still be running (its orchestrator may be gone).
