@@ -23,8 +23,19 @@ MAX_VALUE = 4096  # longest value a key=value / header / URL pattern takes in on
 MAX_PEM = 16384
 CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even without a newline
 
-_SECRET_KEY = (r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-               r"|mnemonic|seed|credential|auth)[A-Za-z0-9_.-]*")
+# The words that make a key name sound secret: the one list for the key=value patterns below and for secret
+# files (orchestrator.secretfiles). Not `author` or `tokenizer`; not a bare `key` either (cache keys, sort keys
+# and routing keys fill logs), only the kinds of key that are secrets.
+SECRET_WORDS = (r"pass|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(?!or(?!i[sz]))"
+                r"|(?:api|access|private|signing|encryption|master|license|session|client|account|shared|hmac|jwt"
+                r"|ssh|deploy|app)[_.-]?key")
+_SECRET_WORD = re.compile(SECRET_WORDS, re.I)
+_SECRET_KEY = rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"
+
+
+def looks_secret(key: str) -> bool:
+    """Whether a key name (`DB_PASSWORD`, `apiKey`, `client_secret`) sounds like it names a secret."""
+    return _SECRET_WORD.search(key) is not None
 
 
 def _re(pattern: str) -> re.Pattern[str]:
@@ -48,7 +59,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
 # A line can match a shape pattern only if it holds one of these: the required literal of each pattern
 # (lower-cased; the access-key prefixes are upper-case only and looked for as they are).
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
-             "credential")
+             "credential", "salt")
 _TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
 
 

@@ -33,7 +33,6 @@ def load(host: Host, files: list[str]) -> dict[str, str]:
     return found
 
 
-_SECRET_KEY = re.compile(r"(?i)pass|secret|token|key|auth|credential|mnemonic|seed|private|cert|salt")
 _PLAIN = re.compile(r"(?i)\d+(\.\d+)*|true|false|yes|no|on|off|/[\w./-]*|https?://[\w.:/-]*")
 
 
@@ -41,7 +40,7 @@ def worth_hiding(key: str, value: str) -> bool:
     """A value from a secret file is treated as a secret unless it is plainly not one (a number, a
     boolean, a path, a URL without credentials) under a key that does not sound secret: redacting every
     port number and data path would make the evidence useless without protecting anything."""
-    return bool(_SECRET_KEY.search(key)) or not _PLAIN.fullmatch(value)
+    return redact.looks_secret(key) or not _PLAIN.fullmatch(value)
 
 
 def parse(text: str) -> dict[str, str]:

@@ -109,3 +109,18 @@ def test_memory_stays_bounded_on_a_huge_line():
         emitted += len(stream.feed("x" * 9988 + "SECRETSECRET"))
         assert len(stream.pending) <= CHUNK_EMIT + redactor.hold + 10_000
     assert emitted > 0 and "SECRETSECRET" not in stream.close()
+
+
+# -- one list of secret-sounding key names ------------------------------------------------------------------
+@pytest.mark.parametrize(("key", "secret"), [
+    ("DB_PASSWORD", True), ("api_key", True), ("apiKey", True), ("client_secret", True), ("GITHUB_TOKEN", True),
+    ("WALLET_SEED", True), ("HASH_SALT", True), ("authToken", True), ("SIGNING_KEY", True), ("mnemonic", True),
+    ("author", False), ("tokenizer", False), ("cache_key", False), ("PORT", False), ("DATA_DIR", False),
+    ("NOTIFY_URL", False),
+])
+def test_one_list_decides_which_keys_sound_secret(key, secret):
+    from orchestrator import redact, secretfiles
+
+    assert redact.looks_secret(key) is secret
+    # A plainly-not-secret value in a secret file is hidden exactly when its key sounds secret.
+    assert secretfiles.worth_hiding(key, "8080") is secret
