@@ -56,26 +56,28 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?!\[REDACTED)(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
     ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
 ]
-# A line can match a shape pattern only if it holds one of these: the required literal of each pattern
-# (lower-cased; the access-key prefixes are upper-case only and looked for as they are).
+# A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
+# lower-cased (the access-key prefixes are upper-case only and looked for as they are). Each is a regex that
+# starts with a literal: the regex engine then skips to that literal at C speed (faster here than str.find),
+# and one regex for prefixes that share their first letters is one pass over the text instead of several.
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
              "credential", "salt")
-_TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
+_TRIGGERS_EXACT = ("A(?:KIA|SIA|GPA|IDA|ROA)",)
+_FOLDED = [re.compile(t) for t in _TRIGGERS]
+_EXACT = [re.compile(t) for t in _TRIGGERS_EXACT]
+_FOLDED_SLOW = [re.compile(t, re.I) for t in _TRIGGERS]  # for non-ASCII text, whose lower() may change lengths
 
 
 def _trigger_positions(text: str) -> list[int]:
-    """Sorted positions of every trigger in text ([] for the common case of none)."""
-    low = text.lower() if text.isascii() else None  # lower() of non-ASCII may change lengths
+    """Sorted positions of triggers in text, at least one on every line that holds any ([] for none)."""
+    folded = (_FOLDED, text.lower()) if text.isascii() else (_FOLDED_SLOW, text)
     found: list[int] = []
-    for words, hay in ((_TRIGGERS, low), (_TRIGGERS_EXACT, text)):
-        for word in words:
-            if hay is None:
-                found += [m.start() for m in re.finditer(re.escape(word), text, re.I)]
-                continue
-            at = hay.find(word)
-            while at >= 0:
-                found.append(at)
-                at = hay.find(word, text.find("\n", at) + 1 or len(text))  # one hit per line is enough
+    for patterns, hay in (folded, (_EXACT, text)):
+        for pattern in patterns:
+            hit = pattern.search(hay)
+            while hit:
+                found.append(hit.start())
+                hit = pattern.search(hay, text.find("\n", hit.start()) + 1 or len(text))  # one per line will do
     return sorted(found)
 
 
