@@ -3,8 +3,9 @@ become markers, in bounded memory, whatever the chunking of the stream.
 
 Known values (read from a host's declared secret files, kept in memory only) become `[REDACTED:KEY]`.
 Patterns catch what nobody declared: PEM private keys, JWTs, bearer/basic authorization, credentials in
-URLs, cloud-style access keys, 0x-prefixed 64-hex private keys, and `KEY=value` / `"key": "value"` pairs
-whose key looks secret.
+URLs, cloud-style access keys, vendor tokens known by their prefixes (GitHub, Slack, Stripe, GitLab, npm,
+OpenAI/Anthropic, Google), 0x-prefixed 64-hex private keys, and `KEY=value` / `"key": "value"` pairs whose
+key looks secret.
 
 Streaming: text is emitted only up to a point that no match can still grow across. Every pattern has a
 bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
@@ -16,7 +17,7 @@ which the block is dropped up to its END).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 MIN_SECRET = 4  # shorter "secrets" (e.g. "1", "true") would redact ordinary text; they are left to patterns
 MAX_VALUE = 4096  # longest value a key=value / header / URL pattern takes in one match
@@ -43,8 +44,24 @@ def _re(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("<V>", str(MAX_VALUE)).replace("<KEY>", _SECRET_KEY))
 
 
+# Vendor tokens, known by their documented prefixes wherever they stand in a line; one regex, so one pass
+# over a line, whose group names the marker. Lengths follow the vendors' formats, with room to grow (GitHub:
+# "plan for tokens up to 255 characters").
+_VENDOR_TOKENS = {
+    "GITHUB_TOKEN": r"gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}",
+    "SLACK_TOKEN": r"(?:xox[a-z]|xapp)-\d[A-Za-z0-9-]{9,250}",
+    "STRIPE_KEY": r"[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}",
+    "GITLAB_TOKEN": r"gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?",
+    "NPM_TOKEN": r"npm_[A-Za-z0-9]{36,255}",
+    # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) keys: 32 characters at least, so that no hyphenated word
+    # after "sk-" is taken for one.
+    "API_KEY": r"sk-[A-Za-z0-9_-]{32,250}",
+    "GOOGLE_API_KEY": r"AIza[A-Za-z0-9_-]{35}",
+}
+_VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"
+
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
-_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+_PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
                           r"(?!\[REDACTED)[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
     ("BEARER", _re(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
@@ -53,19 +70,34 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
     ("JWT", _re(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
     ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
+    ("VENDOR_TOKEN", _re(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
     ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?!\[REDACTED)(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
     ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
 ]
 # A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
-# lower-cased (the access-key prefixes are upper-case only and looked for as they are). Each is a regex that
-# starts with a literal: the regex engine then skips to that literal at C speed (faster here than str.find),
-# and one regex for prefixes that share their first letters is one pass over the text instead of several.
+# lower-cased (the access-key and Google-key prefixes are case-sensitive and looked for as they are). Each is
+# a regex that starts with a literal character: see _by_first_character.
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
-             "credential", "salt")
-_TRIGGERS_EXACT = ("A(?:KIA|SIA|GPA|IDA|ROA)",)
-_FOLDED = [re.compile(t) for t in _TRIGGERS]
-_EXACT = [re.compile(t) for t in _TRIGGERS_EXACT]
-_FOLDED_SLOW = [re.compile(t, re.I) for t in _TRIGGERS]  # for non-ASCII text, whose lower() may change lengths
+             "credential", "salt", "g(?:h[pousr]_|ithub_pat_)", "x(?:ox[a-z]|app)-", "k_(?:live|test|prod)_",
+             "gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-", "npm_", "sk-")
+_TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIza")
+
+
+def _by_first_character(triggers: Iterable[str], flags: int = 0) -> list[re.Pattern[str]]:
+    """One regex for all triggers that start with the same character. Searching a regex that starts with a
+    literal, the regex engine skips to that character at C speed (faster than str.find here), and one pass
+    over the text then serves several triggers: the cost is the number of passes."""
+    rests: dict[str, list[str]] = {}
+    for trigger in triggers:
+        if re.escape(trigger[0]) != trigger[0]:
+            raise ValueError(f"trigger {trigger!r} must start with a literal character")
+        rests.setdefault(trigger[0], []).append(trigger[1:])
+    return [re.compile(f"{re.escape(first)}(?:{'|'.join(r)})", flags) for first, r in rests.items()]
+
+
+_FOLDED = _by_first_character(_TRIGGERS)
+_EXACT = _by_first_character(_TRIGGERS_EXACT)
+_FOLDED_SLOW = _by_first_character(_TRIGGERS, re.I)  # for non-ASCII text, whose lower() may change lengths
 
 
 def _trigger_positions(text: str) -> list[int]:

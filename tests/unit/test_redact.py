@@ -124,3 +124,41 @@ def test_one_list_decides_which_keys_sound_secret(key, secret):
     assert redact.looks_secret(key) is secret
     # A plainly-not-secret value in a secret file is hidden exactly when its key sounds secret.
     assert secretfiles.worth_hiding(key, "8080") is secret
+
+
+# -- vendor-prefixed tokens, anywhere in a line ---------------------------------------------------------------
+# Fake tokens, assembled at run time so that secret scanners (and push protection) never see one whole here.
+B36 = "A1b2C3d4E5f6" * 3
+VENDOR_TOKENS = [
+    *(("gh" + p + "_" + B36, "GITHUB_TOKEN") for p in "pousr"),
+    ("github" + "_pat_" + "11ABCDEFG0" + "a1B2c3D4e5F6" + "_" + ("Zy9" * 19 + "xw"), "GITHUB_TOKEN"),
+    ("xox" + "b-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "SLACK_TOKEN"),
+    ("xox" + "p-" + "123456789012-123456789012-123456789012-0123456789abcdef0123456789abcdef", "SLACK_TOKEN"),
+    ("xox" + "a-" + "2-123456789012-AbCdEfGhIjKl", "SLACK_TOKEN"),
+    ("xox" + "r-" + "123456789012-AbCdEfGhIjKl", "SLACK_TOKEN"),
+    ("xox" + "s-" + "123456789012-123456789012-123456789012-0123456789abcdef", "SLACK_TOKEN"),
+    ("xa" + "pp-" + "1-A0123456789-1234567890123-" + "0123456789abcdef" * 4, "SLACK_TOKEN"),
+    ("sk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("rk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("sk" + "_test_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("gl" + "pat-" + "xYz0123456789AbCdEfG", "GITLAB_TOKEN"),
+    ("np" + "m_" + B36, "NPM_TOKEN"),
+    ("sk" + "-proj-" + "Ab1_cD2-eF3" * 8, "API_KEY"),
+    ("sk" + "-" + "a1B2c3D4e5F6" * 4, "API_KEY"),
+    ("AI" + "za" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6q", "GOOGLE_API_KEY"),
+]
+PLACES = ["retrying with {} after 401", "{} rejected", "config dump: ({}, 3)", 'header "{}" sent']
+
+
+@pytest.mark.parametrize(("token", "name"), VENDOR_TOKENS, ids=[t[:6] for t, _ in VENDOR_TOKENS])
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_vendor_tokens_are_caught_anywhere_in_a_line(token, name, place, size):
+    line = place.format(token)
+    out = streamed(Redactor(), f"before\n{line}\nafter\n", size)
+    assert out == f"before\n{place.format(f'[REDACTED:{name}]')}\nafter\n"
+
+
+def test_vendor_prefixes_alone_are_left_alone():
+    text = "ghp_ is GitHub's prefix; sk-learn 1.5; xoxb- tokens; npm_config_cache; AIza prefix; task-42\n"
+    assert Redactor().text(text) == text
