@@ -4,8 +4,9 @@ become markers, in bounded memory, whatever the chunking of the stream.
 Known values (read from a host's declared secret files, kept in memory only) become `[REDACTED:KEY]`.
 Patterns catch what nobody declared: PEM private keys, JWTs, bearer/basic authorization, credentials in
 URLs, cloud-style access keys, vendor tokens known by their prefixes (GitHub, Slack, Stripe, GitLab, npm,
-OpenAI/Anthropic, Google), 0x-prefixed 64-hex private keys, and `KEY=value` / `"key": "value"` pairs whose
-key looks secret.
+OpenAI/Anthropic, Google), 0x-prefixed 64-hex private keys, and the value of every `KEY=value`,
+`"key": "value"` or YAML `key: value` pair whose key looks secret (`looks_secret`; in a query string also
+`key=`, `sig=`, `...Signature=`).
 
 Streaming: text is emitted only up to a point that no match can still grow across. Every pattern has a
 bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
@@ -31,7 +32,6 @@ SECRET_WORDS = (r"pass|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(
                 r"|(?:api|access|private|signing|encryption|master|license|session|client|account|shared|hmac|jwt"
                 r"|ssh|deploy|app)[_.-]?key")
 _SECRET_WORD = re.compile(SECRET_WORDS, re.I)
-_SECRET_KEY = rf"[A-Za-z0-9_.-]*(?:{SECRET_WORDS})[A-Za-z0-9_.-]*"
 
 
 def looks_secret(key: str) -> bool:
@@ -40,8 +40,8 @@ def looks_secret(key: str) -> bool:
 
 
 def _re(pattern: str) -> re.Pattern[str]:
-    """<V> is the longest value one match takes, <KEY> a key name that looks secret."""
-    return re.compile(pattern.replace("<V>", str(MAX_VALUE)).replace("<KEY>", _SECRET_KEY))
+    """<V> is the longest value one match takes."""
+    return re.compile(pattern.replace("<V>", str(MAX_VALUE)))
 
 
 # Vendor tokens, known by their documented prefixes wherever they stand in a line; one regex, so one pass
@@ -71,15 +71,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]
     ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
     ("VENDOR_TOKEN", _re(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
-    ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?!\[REDACTED)(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
-    ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
 ]
 # A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
 # lower-cased (the access-key and Google-key prefixes are case-sensitive and looked for as they are). Each is
 # a regex that starts with a literal character: see _by_first_character.
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
-             "credential", "salt", "g(?:h[pousr]_|ithub_pat_)", "x(?:ox[a-z]|app)-", "k_(?:live|test|prod)_",
-             "gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-", "npm_", "sk-")
+             "credential", "salt", "sig=", "signature=", "g(?:h[pousr]_|ithub_pat_)", "x(?:ox[a-z]|app)-",
+             "k_(?:live|test|prod)_", "gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-", "npm_", "sk-")
 _TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIza")
 
 
@@ -113,10 +111,65 @@ def _trigger_positions(text: str) -> list[int]:
     return sorted(found)
 
 
+# -- key/value pairs: `KEY=value` (env files, query strings), `"key": "value"` (JSON, Python reprs) and
+# `key: value` (YAML, Go's %+v). Every key-shaped word before a `=` or `:` is a candidate and looks_secret()
+# judges its key: one pass over the line, where a regex holding the secret words tried each of them at every
+# character of every word (4-10x slower on realistic logs).
+_PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>})(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")
+_QUOTED = r"\"(?:[^\"\\\n]|\\.){0,<V>}\"|'[^'\n]{0,<V>}'"
+_PAIR_VALUE = {  # where a bare value ends: `=` at a space or separator, JSON at , } or ], YAML at the line's end
+    "=": _re(_QUOTED + r"|[^\s\"'&;]{1,<V>}"),
+    '":': _re(_QUOTED + r"|[^\s\"',}\]]{1,<V>}"),
+    ":": _re(_QUOTED + r"|[^\n]{1,<V>}"),
+}
+# In a query string `key=`, `sig=` and `X-Amz-Signature=` carry credentials too (API keys, SAS, presigned URLs).
+_QUERY_SECRET = re.compile(r"(?i)key|sig|[\w.-]*signature")
+# Values after a secret-sounding key that are words about a secret, not one: already redacted (also after
+# an auth scheme: `Authorization: Bearer [REDACTED:...]`), empty, null, booleans, `ok`, a variable reference
+# (compose files: `POSTGRES_PASSWORD: ${DB_PASSWORD}`).
+_NOT_A_SECRET = re.compile(r"(?i)(?:\w+[ \t]+)?\[REDACTED[^\]\n]*\]|null|none|~|true|false|yes|no|ok|\**"
+                           r"|\$\{?\w+\}?")
+
+
+def _secret_key(line: str, pair: re.Match[str]) -> bool:
+    if looks_secret(pair["key"]):
+        return True
+    in_query = pair["sep"] == "=" and line[pair.start() - 1:pair.start()] in ("?", "&")
+    return in_query and _QUERY_SECRET.fullmatch(pair["key"]) is not None
+
+
+def _masked(value: str) -> str | None:
+    """The value as it is to be written (`[REDACTED]`, inside its quotes if it had any); None if it holds
+    no secret."""
+    quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+    inner = value[1:-1] if quoted else value.rstrip()
+    if _NOT_A_SECRET.fullmatch(inner.strip()):
+        return None
+    return f"{value[0]}[REDACTED]{value[0]}" if quoted else "[REDACTED]" + value[len(inner):]
+
+
+def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
+    """(key start, value start, value end, the value redacted) for every secret value of a key/value pair."""
+    pos = 0
+    while (pair := _PAIR_KEY.search(line, pos)) is not None:
+        pos = pair.end()
+        if not _secret_key(line, pair):  # first: most candidates are not secret, and a YAML value is long
+            continue
+        value = _PAIR_VALUE['":' if pair["q"] and pair["sep"] == ":" else pair["sep"]].match(line, pos)
+        marker = _masked(value[0]) if value else None
+        if value and marker is not None:
+            yield pair.start(), value.start(), value.end(), marker
+            pos = value.end()
+
+
 def _shapes(line: str) -> str:
     for _, pattern, replacement in _PATTERNS:
         line = pattern.sub(replacement, line)
-    return line
+    parts, pos = [], 0
+    for _, start, end, marker in _secret_values(line):
+        parts += [line[pos:start], marker]
+        pos = end
+    return "".join(parts) + line[pos:]
 
 
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
@@ -179,7 +232,7 @@ class Redactor:
         found = [(m.start(), m.end()) for m in self._known_re.finditer(text)] if self._known_re else []
         for _, pattern, _ in _PATTERNS:
             found += [(m.start(), m.end()) for m in pattern.finditer(text)]
-        return found
+        return found + [(key, end) for key, _, end, _ in _secret_values(text)]  # a key goes with its value
 
     def stream(self) -> RedactingStream:
         return RedactingStream(self)

@@ -162,3 +162,60 @@ def test_vendor_tokens_are_caught_anywhere_in_a_line(token, name, place, size):
 def test_vendor_prefixes_alone_are_left_alone():
     text = "ghp_ is GitHub's prefix; sk-learn 1.5; xoxb- tokens; npm_config_cache; AIza prefix; task-42\n"
     assert Redactor().text(text) == text
+
+
+# -- YAML-style `key: value` ---------------------------------------------------------------------------------
+YAML_PAIRS = [
+    ("api_key: s3cr3t-v4lue", "api_key: [REDACTED]"),
+    ("password: x", "password: [REDACTED]"),
+    ('  secret_token: "quoted s3cret"', '  secret_token: "[REDACTED]"'),
+    ("  db_password: 'single quoted'", "  db_password: '[REDACTED]'"),
+    ("- token: l1st-item-t0ken", "- token: [REDACTED]"),
+    ("passphrase: correct horse battery staple", "passphrase: [REDACTED]"),
+    ("{'user': 'bob', 'password': 'hunter2hunter2'}", "{'user': 'bob', 'password': '[REDACTED]'}"),
+    ('{"user":"bob","client_secret":"c5-abcdef"}', '{"user":"bob","client_secret":"[REDACTED]"}'),
+    ('export DB_PASSWORD="two words"', 'export DB_PASSWORD="[REDACTED]"'),  # quoted env values too
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_PAIRS)
+@pytest.mark.parametrize("size", [1, 5, 4096])
+def test_yaml_style_secret_values_are_replaced_but_not_their_keys(text, expected, size):
+    assert streamed(Redactor(), f"before\n{text}\nafter\n", size) == f"before\n{expected}\nafter\n"
+
+
+@pytest.mark.parametrize("text", [
+    "token: [REDACTED]", "password: [REDACTED:DB_PASSWORD]", "auth: ok", "author: Jane Doe",
+    "tokenizer: bert-base-uncased", "POSTGRES_PASSWORD: ${DB_PASSWORD}", "password policy: 12 chars",
+    "at 10:00:01 the cache_key: user:42 expired",
+])
+def test_yaml_style_lines_that_hold_no_secret_are_left_alone(text):
+    assert Redactor().text(text + "\n") == text + "\n"
+
+
+# -- tokens in query strings and webhook URLs ----------------------------------------------------------------
+QUERY_TOKENS = [
+    ("GET https://api.example.com/v1/feed?access_token=ya29-abc123XYZ&page=2 200", "ya29-abc123XYZ",
+     "GET https://api.example.com/v1/feed?access_token=[REDACTED]&page=2 200"),
+    ('"GET /v1/feed?page=2&token=t0k3n-v4lue HTTP/1.1" 200', "t0k3n-v4lue",
+     '"GET /v1/feed?page=2&token=[REDACTED] HTTP/1.1" 200'),
+    ("GET https://maps.example.com/api/geocode?key=k3y-v4lu3-123&q=berlin", "k3y-v4lu3-123",
+     "GET https://maps.example.com/api/geocode?key=[REDACTED]&q=berlin"),
+    ("https://acct.blob.example.net/c/f.tar?sv=2024-01-01&sig=abc%2Bdef123%3D&se=x", "abc%2Bdef123%3D",
+     "https://acct.blob.example.net/c/f.tar?sv=2024-01-01&sig=[REDACTED]&se=x"),
+    ("fetch https://b.s3.example.com/k?X-Amz-Signature=5f0e8a2b9c&X-Amz-Date=1", "5f0e8a2b9c",
+     "fetch https://b.s3.example.com/k?X-Amz-Signature=[REDACTED]&X-Amz-Date=1"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret", "expected"), QUERY_TOKENS)
+@pytest.mark.parametrize("size", [1, 9, 4096])
+def test_tokens_in_query_strings_are_redacted(text, secret, expected, size):
+    out = streamed(Redactor(), f"before\n{text}\nafter\n", size)
+    assert secret not in out
+    assert out == f"before\n{expected}\nafter\n"
+
+
+def test_urls_without_a_token_are_left_alone():
+    text = "GET https://shop.example.com/search?q=keyboard&sort=price&page=2 and http://backend:8080/healthz\n"
+    assert Redactor().text(text) == text
