@@ -4,9 +4,9 @@ become markers, in bounded memory, whatever the chunking of the stream.
 Known values (read from a host's declared secret files, kept in memory only) become `[REDACTED:KEY]`.
 Patterns catch what nobody declared: PEM private keys, JWTs, bearer/basic authorization, credentials in
 URLs, cloud-style access keys, vendor tokens known by their prefixes (GitHub, Slack, Stripe, GitLab, npm,
-OpenAI/Anthropic, Google), 0x-prefixed 64-hex private keys, and the value of every `KEY=value`,
-`"key": "value"` or YAML `key: value` pair whose key looks secret (`looks_secret`; in a query string also
-`key=`, `sig=`, `...Signature=`).
+OpenAI/Anthropic, Google), webhook URLs (Slack, Discord, Telegram), 0x-prefixed 64-hex private keys, and
+the value of every `KEY=value`, `"key": "value"` or YAML `key: value` pair whose key looks secret
+(`looks_secret`; in a query string also `key=`, `sig=`, `...Signature=`).
 
 Streaming: text is emitted only up to a point that no match can still grow across. Every pattern has a
 bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
@@ -71,6 +71,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]
     ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
     ("VENDOR_TOKEN", _re(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
+    # Webhook URLs whose path is the credential: Slack, Discord, Telegram bots (what follows the token goes too).
+    ("WEBHOOK", _re(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+                    r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
+                    r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
 ]
 # A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
 # lower-cased (the access-key and Google-key prefixes are case-sensitive and looked for as they are). Each is

@@ -206,6 +206,14 @@ QUERY_TOKENS = [
     ("fetch https://b.s3.example.com/k?X-Amz-Signature=5f0e8a2b9c&X-Amz-Date=1", "5f0e8a2b9c",
      "fetch https://b.s3.example.com/k?X-Amz-Signature=[REDACTED]&X-Amz-Date=1"),
 ]
+WEBHOOKS = [
+    ("POST https://hooks.slack.com/services/T0123ABCD/B0456EFGH/" + "abcdEFGHijklMNOP" + "qrstUVWX" + " -> 200",
+     "abcdEFGHijklMNOPqrstUVWX", "POST https://hooks.slack.com/services/[REDACTED:WEBHOOK] -> 200"),
+    ("notify https://discord.com/api/webhooks/123456789012345678/" + "Xy_9-aBcDeFgHiJk" * 4,
+     "aBcDeFgHiJk", "notify https://discord.com/api/webhooks/[REDACTED:WEBHOOK]"),
+    ("GET https://api.telegram.org/bot123456789:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage 200",
+     "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "GET https://api.telegram.org/bot[REDACTED:WEBHOOK] 200"),
+]
 
 
 @pytest.mark.parametrize(("text", "secret", "expected"), QUERY_TOKENS)
@@ -219,3 +227,11 @@ def test_tokens_in_query_strings_are_redacted(text, secret, expected, size):
 def test_urls_without_a_token_are_left_alone():
     text = "GET https://shop.example.com/search?q=keyboard&sort=price&page=2 and http://backend:8080/healthz\n"
     assert Redactor().text(text) == text
+
+
+@pytest.mark.parametrize(("text", "secret", "expected"), WEBHOOKS)
+@pytest.mark.parametrize("size", [1, 9, 4096])
+def test_webhook_urls_lose_their_token(text, secret, expected, size):
+    out = streamed(Redactor(), f"before\n{text}\nafter\n", size)
+    assert secret not in out
+    assert out == f"before\n{expected}\nafter\n"
