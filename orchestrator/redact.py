@@ -12,7 +12,9 @@ Streaming: text is emitted only up to a point that no match can still grow acros
 bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
 HOLD characters of the pending text is enough; a match that straddles the cut holds the cut back to its
 start. A private-key block is held from its BEGIN line until its END line (or MAX_PEM characters, after
-which the block is dropped up to its END).
+which the block is dropped up to its END). An END line whose BEGIN fell outside the captured window takes
+the base64 lines right before it along into the marker, so trailing lines that may be a key's body are held
+(MAX_PEM at most) until the next line shows whether an END follows.
 """
 
 from __future__ import annotations
@@ -180,6 +182,38 @@ _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_BLOCK = re.compile(_PEM_BEGIN.pattern + r".*?" + _PEM_END.pattern, re.S)
 PEM_MARKER = "[REDACTED:PRIVATE_KEY]"
+# The body of a key block whose BEGIN line fell outside the captured window (`docker logs --tail`): lines of
+# base64 right before an END line, each after an optional log prefix (compose's `name  | `, a timestamp).
+_PEM_BODY_LINE = re.compile(r"(?:[\w.-]+[ \t]+\|[ \t]?)?(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?[ \t])?"
+                            r"(?P<body>[A-Za-z0-9+/]{1,76}={0,2})[ \t\r]*")
+FULL_BODY_LINE = 40  # body lines are 64 (PEM) or 70 (OpenSSH) characters; only the last may be shorter
+
+
+def _body_start(text: str, end: int) -> int:
+    """Where the key-body lines that end at `end` (a line start) begin: full lines (40 to 76 characters of
+    base64), the last of them possibly shorter, MAX_PEM at most. `end` itself if there is no full line: a
+    lone short line is just a word."""
+    start, full = end, False
+    while start > 0 and end - start < MAX_PEM:
+        line_start = text.rfind("\n", 0, start - 1) + 1
+        line = _PEM_BODY_LINE.fullmatch(text, line_start, start - 1)
+        if line is None or (start != end and len(line["body"]) < FULL_BODY_LINE):
+            break
+        full = full or len(line["body"]) >= FULL_BODY_LINE
+        start = line_start
+    return start if full else end
+
+
+def _cut_off_keys(text: str) -> str:
+    """Every END line left without its BEGIN becomes the marker, with the key-body lines right before it."""
+    parts, pos = [], 0
+    for end in _PEM_END.finditer(text):
+        line_start = text.rfind("\n", 0, end.start()) + 1
+        start = _body_start(text, line_start)
+        start = end.start() if start == line_start else start  # no body: the END line's prefix stays
+        parts += [text[pos:max(start, pos)], PEM_MARKER]
+        pos = end.end()
+    return "".join(parts) + text[pos:]
 HOLD = 3 * MAX_VALUE + 1024  # longer than any single-line pattern can match
 
 
@@ -204,9 +238,10 @@ class Redactor:
         return dict(self._known)
 
     def text(self, text: str) -> str:
-        """Redact a complete text. A private-key block runs to its END line, or to the end of the text."""
+        """Redact a complete text. A private-key block runs to its END line, or to the end of the text; an
+        END line without its BEGIN takes the key-body lines before it."""
         if "PRIVATE KEY-----" in text:
-            text = _PEM_BLOCK.sub(PEM_MARKER, text)
+            text = _cut_off_keys(_PEM_BLOCK.sub(PEM_MARKER, text))
             begin = _PEM_BEGIN.search(text)
             if begin:
                 text = text[:begin.start()] + PEM_MARKER
@@ -290,6 +325,7 @@ class RedactingStream:
             for start, end in self.r.spans(text):
                 if start < cut < end:
                     cut = start
+        cut = _body_start(text, cut)  # lines that may be a key's body are held until it is known whether END follows
         closed_end = 0
         for block in _PEM_BLOCK.finditer(text):  # a whole key block goes out in one piece
             closed_end = block.end()

@@ -3,6 +3,8 @@ secret-shaped text nobody declared is caught by its shape."""
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -235,3 +237,33 @@ def test_webhook_urls_lose_their_token(text, secret, expected, size):
     out = streamed(Redactor(), f"before\n{text}\nafter\n", size)
     assert secret not in out
     assert out == f"before\n{expected}\nafter\n"
+
+
+# -- the body of a private key whose BEGIN line was cut off -------------------------------------------------
+KEY_BODY = [base64.b64encode(bytes(range(i, i + 48))).decode() for i in range(0, 240, 48)] + ["AAAEbm9uZQ=="]
+CUT_KEY = "\n".join(KEY_BODY) + "\n-----END RSA PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("prefix", ["", "backend-1  | ", "2026-11-21T10:00:01.123456789Z "])
+@pytest.mark.parametrize("size", [1, 13, 64, 4096])
+def test_a_key_body_whose_begin_line_was_cut_off_is_redacted(prefix, size):
+    lines = ["starting", *KEY_BODY, "-----END RSA PRIVATE KEY-----", "ready"]
+    text = "".join(f"{prefix}{line}\n" for line in lines)
+    out = streamed(Redactor(), text, size)
+    assert out == f"{prefix}starting\n[REDACTED:PRIVATE_KEY]\n{prefix}ready\n"
+
+
+@settings(max_examples=30)
+@given(st.integers(0, len(CUT_KEY) + 20))
+def test_a_cut_off_key_body_is_redacted_wherever_a_chunk_ends(cut):
+    text = "tail of the log\n" + CUT_KEY + "next line\n"
+    stream = Redactor().stream()
+    out = stream.feed(text[:cut]) + stream.feed(text[cut:]) + stream.close()
+    assert out == "tail of the log\n[REDACTED:PRIVATE_KEY]\nnext line\n"
+
+
+def test_base64_lines_not_followed_by_a_private_key_end_are_left_alone():
+    cert = "\n".join(KEY_BODY[:4]) + "\n-----END CERTIFICATE-----\n"
+    digests = "\n".join(KEY_BODY[:4]) + "\nall layers pulled\n"
+    for text in (cert, digests):
+        assert streamed(Redactor(), text, 7) == text
