@@ -65,7 +65,7 @@ _VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VE
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
 _PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
-                          r"(?!\[REDACTED)[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+                          r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
     ("BEARER", _re(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
     ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
@@ -123,10 +123,13 @@ def _trigger_positions(text: str) -> list[int]:
 # character of every word (4-10x slower on realistic logs).
 _PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>})(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")
 _QUOTED = r"\"(?:[^\"\\\n]|\\.){0,<V>}\"|'[^'\n]{0,<V>}'"
-_PAIR_VALUE = {  # where a bare value ends: `=` at a space or separator, JSON at , } or ], YAML at the line's end
-    "=": _re(_QUOTED + r"|[^\s\"'&;]{1,<V>}"),
-    '":': _re(_QUOTED + r"|[^\s\"',}\]]{1,<V>}"),
-    ":": _re(_QUOTED + r"|[^\n]{1,<V>}"),
+# Where a bare value ends: `=` at a space or separator, JSON at , } or ] (and an object or array is not a
+# value), YAML at the line's end. Never at an escaped quote and never past an unescaped one: JSON artifacts
+# are redacted as text, and a value inside a JSON string must leave the string (and the JSON) whole.
+_PAIR_VALUE = {
+    "=": _re(_QUOTED + r"|(?:[^\s\"'&;\\]|\\.){1,<V>}"),
+    '":': _re(_QUOTED + r"|[^\s\"',}\]{\[][^\s\"',}\]]{0,<V>}"),
+    ":": _re(_QUOTED + r"|(?:[^\n\"\\]|\\.){1,<V>}"),
 }
 # In a query string `key=`, `sig=` and `X-Amz-Signature=` carry credentials too (API keys, SAS, presigned URLs).
 _QUERY_SECRET = re.compile(r"(?i)key|sig|[\w.-]*signature")
@@ -144,14 +147,17 @@ def _secret_key(line: str, pair: re.Match[str]) -> bool:
     return in_query and _QUERY_SECRET.fullmatch(pair["key"]) is not None
 
 
-def _masked(value: str) -> str | None:
-    """The value as it is to be written (`[REDACTED]`, inside its quotes if it had any); None if it holds
-    no secret."""
+def _masked(value: str, form: str) -> str | None:
+    """The value as it is to be written (`[REDACTED]`, inside its quotes if it had any, and always quoted in
+    JSON, where a bare [REDACTED] is no value); None if it holds no secret."""
     quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
     inner = value[1:-1] if quoted else value.rstrip()
     if _NOT_A_SECRET.fullmatch(inner.strip()):
         return None
-    return f"{value[0]}[REDACTED]{value[0]}" if quoted else "[REDACTED]" + value[len(inner):]
+    if quoted or form == '":':
+        quote = value[0] if quoted else '"'
+        return f"{quote}[REDACTED]{quote}"
+    return "[REDACTED]" + value[len(inner):]
 
 
 def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
@@ -161,8 +167,9 @@ def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
         pos = pair.end()
         if not _secret_key(line, pair):  # first: most candidates are not secret, and a YAML value is long
             continue
-        value = _PAIR_VALUE['":' if pair["q"] and pair["sep"] == ":" else pair["sep"]].match(line, pos)
-        marker = _masked(value[0]) if value else None
+        form = '":' if pair["q"] and pair["sep"] == ":" else pair["sep"]
+        value = _PAIR_VALUE[form].match(line, pos)
+        marker = _masked(value[0], form) if value else None
         if value and marker is not None:
             yield pair.start(), value.start(), value.end(), marker
             pos = value.end()

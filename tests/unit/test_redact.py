@@ -4,6 +4,7 @@ secret-shaped text nobody declared is caught by its shape."""
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -267,3 +268,17 @@ def test_base64_lines_not_followed_by_a_private_key_end_are_left_alone():
     digests = "\n".join(KEY_BODY[:4]) + "\nall layers pulled\n"
     for text in (cert, digests):
         assert streamed(Redactor(), text, 7) == text
+
+
+def test_redacted_json_stays_json():
+    """report.json and other JSON artifacts are redacted as text: a redaction must never break their syntax."""
+    data = {"secrets": {"/srv/app/.env": ["API_TOKEN", "DB_PASSWORD"]}, "secret_files": [".env"],
+            "api_token": "t0k3n-v4lue", "token_count": 3, "password": None,
+            "reason": 'login said "password: hunter2hunter2" and token=abc\\"def, api_key: k"ey',
+            "log": "Authorization: Bearer abc.def.ghi\nsecret_token: s3cr3t-value\n"}
+    for text in (json.dumps(data), json.dumps(data, indent=2)):
+        out = Redactor().text(text)
+        parsed = json.loads(out)
+        assert parsed["secrets"] == data["secrets"] and parsed["secret_files"] == [".env"]
+        assert parsed["token_count"] == "[REDACTED]"  # a bare value under a secret-sounding key: still JSON
+        assert not any(s in out for s in ("t0k3n-v4lue", "hunter2hunter2", "abc", "s3cr3t-value"))
