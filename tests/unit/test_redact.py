@@ -282,3 +282,15 @@ def test_redacted_json_stays_json():
         assert parsed["secrets"] == data["secrets"] and parsed["secret_files"] == [".env"]
         assert parsed["token_count"] == "[REDACTED]"  # a bare value under a secret-sounding key: still JSON
         assert not any(s in out for s in ("t0k3n-v4lue", "hunter2hunter2", "abc", "s3cr3t-value"))
+
+
+PIECES = [*(line + "\n" for line in KEY_BODY), "-----END PRIVATE KEY-----\n", "-----BEGIN RSA PRIVATE KEY-----\n",
+          "ready\n", "api_key: s3cr3t v4lue\n", 'x {"password": "p4ss", "n": 1}\n', f"by {VENDOR_TOKENS[0][0]}\n",
+          WEBHOOKS[0][0] + "\n", "GET /a?key=k3y&b=1\n", "backend-1  | ", "no newline ", "DB_PASSWORD=hunter2 "]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.integers(1, 90))
+def test_streaming_redacts_exactly_like_the_whole_text(pieces, size):
+    text = "".join(pieces)
+    assert streamed(Redactor(), text, size) == Redactor().text(text)
