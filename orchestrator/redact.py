@@ -19,6 +19,7 @@ the base64 lines right before it along into the marker, so trailing lines that m
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
@@ -36,6 +37,7 @@ SECRET_WORDS = (r"pass|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(
 _SECRET_WORD = re.compile(SECRET_WORDS, re.I)
 
 
+@functools.lru_cache(maxsize=4096)  # logs repeat their keys; the key/value pass asks for every one of them
 def looks_secret(key: str) -> bool:
     """Whether a key name (`DB_PASSWORD`, `apiKey`, `client_secret`) sounds like it names a secret."""
     return _SECRET_WORD.search(key) is not None
@@ -121,7 +123,7 @@ def _trigger_positions(text: str) -> list[int]:
 # `key: value` (YAML, Go's %+v). Every key-shaped word before a `=` or `:` is a candidate and looks_secret()
 # judges its key: one pass over the line, where a regex holding the secret words tried each of them at every
 # character of every word (4-10x slower on realistic logs).
-_PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>})(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")
+_PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>}+)(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")  # +: no backtracking
 _QUOTED = r"\"(?:[^\"\\\n]|\\.){0,<V>}\"|'[^'\n]{0,<V>}'"
 # Where a bare value ends: `=` at a space or separator, JSON at , } or ] (and an object or array is not a
 # value), YAML at the line's end. Never at an escaped quote and never past an unescaped one: JSON artifacts
