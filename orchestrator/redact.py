@@ -223,6 +223,8 @@ def _cut_off_keys(text: str) -> str:
         parts += [text[pos:max(start, pos)], PEM_MARKER]
         pos = end.end()
     return "".join(parts) + text[pos:]
+
+
 HOLD = 3 * MAX_VALUE + 1024  # longer than any single-line pattern can match
 
 
