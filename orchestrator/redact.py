@@ -29,9 +29,10 @@ MAX_PEM = 16384
 CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even without a newline
 
 # The words that make a key name sound secret: the one list for the key=value patterns below and for secret
-# files (orchestrator.secretfiles). Not `author` or `tokenizer`; not a bare `key` either (cache keys, sort keys
-# and routing keys fill logs), only the kinds of key that are secrets.
-SECRET_WORDS = (r"pass|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(?!or(?!i[sz]))"
+# files (orchestrator.secretfiles). Not `passed`/`passing` (test logs), `tokenizer`, `author`, `authority` or
+# `(un)authorized` (HTTP logs), but `authorization`; not a bare `key` either (cache keys, sort keys and routing
+# keys fill logs), only the kinds of key that are secrets.
+SECRET_WORDS = (r"pass(?!e[ds]|ing)|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(?!or(?!i[sz]ation))"
                 r"|(?:api|access|private|signing|encryption|master|license|session|client|account|shared|hmac|jwt"
                 r"|ssh|deploy|app)[_.-]?key")
 _SECRET_WORD = re.compile(SECRET_WORDS, re.I)

@@ -118,8 +118,9 @@ def test_memory_stays_bounded_on_a_huge_line():
 @pytest.mark.parametrize(("key", "secret"), [
     ("DB_PASSWORD", True), ("api_key", True), ("apiKey", True), ("client_secret", True), ("GITHUB_TOKEN", True),
     ("WALLET_SEED", True), ("HASH_SALT", True), ("authToken", True), ("SIGNING_KEY", True), ("mnemonic", True),
+    ("Proxy-Authorization", True), ("passphrase", True),
     ("author", False), ("tokenizer", False), ("cache_key", False), ("PORT", False), ("DATA_DIR", False),
-    ("NOTIFY_URL", False),
+    ("NOTIFY_URL", False), ("Unauthorized", False), ("authorized_by", False), ("passed", False), ("passing", False),
 ])
 def test_one_list_decides_which_keys_sound_secret(key, secret):
     from orchestrator import redact, secretfiles
@@ -190,7 +191,7 @@ def test_yaml_style_secret_values_are_replaced_but_not_their_keys(text, expected
 @pytest.mark.parametrize("text", [
     "token: [REDACTED]", "password: [REDACTED:DB_PASSWORD]", "auth: ok", "author: Jane Doe",
     "tokenizer: bert-base-uncased", "POSTGRES_PASSWORD: ${DB_PASSWORD}", "password policy: 12 chars",
-    "at 10:00:01 the cache_key: user:42 expired",
+    "at 10:00:01 the cache_key: user:42 expired", "HTTP/1.1 401 Unauthorized: invalid token", "tests passed: 12",
 ])
 def test_yaml_style_lines_that_hold_no_secret_are_left_alone(text):
     assert Redactor().text(text + "\n") == text + "\n"
