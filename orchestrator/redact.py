@@ -56,11 +56,12 @@ _VENDOR_TOKENS = {
     "GITHUB_TOKEN": r"gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}",
     "SLACK_TOKEN": r"(?:xox[a-z]|xapp)-\d[A-Za-z0-9-]{9,250}",
     "STRIPE_KEY": r"[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}",
-    "GITLAB_TOKEN": r"gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?",
+    # Random characters mix cases and digits, which names that merely start like a token (slugs) do not.
+    "GITLAB_TOKEN": r"gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-(?=[a-z_-]{0,300}[A-Z0-9])"
+                    r"[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?",
     "NPM_TOKEN": r"npm_[A-Za-z0-9]{36,255}",
-    # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) keys: 32 characters at least, so that no hyphenated word
-    # after "sk-" is taken for one.
-    "API_KEY": r"sk-[A-Za-z0-9_-]{32,250}",
+    # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) keys.
+    "API_KEY": r"sk-(?=[a-z0-9_-]{0,250}[A-Z])(?=[A-Za-z_-]{0,250}[0-9])[A-Za-z0-9_-]{32,250}",
     "GOOGLE_API_KEY": r"AIza[A-Za-z0-9_-]{35}",
 }
 _VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"

@@ -166,6 +166,9 @@ def test_vendor_tokens_are_caught_anywhere_in_a_line(token, name, place, size):
 def test_vendor_prefixes_alone_are_left_alone():
     text = "ghp_ is GitHub's prefix; sk-learn 1.5; xoxb- tokens; npm_config_cache; AIza prefix; task-42\n"
     assert Redactor().text(text) == text
+    # Names that merely start like a token: random tokens mix cases and digits, slugs do not.
+    slugs = "deploy sk-payments-worker-deployment-7d9f8b-x2 and glpat-rotation-reminder-weekly-job\n"
+    assert Redactor().text(slugs) == slugs
 
 
 # -- YAML-style `key: value` ---------------------------------------------------------------------------------
