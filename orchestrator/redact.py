@@ -3,81 +3,230 @@ become markers, in bounded memory, whatever the chunking of the stream.
 
 Known values (read from a host's declared secret files, kept in memory only) become `[REDACTED:KEY]`.
 Patterns catch what nobody declared: PEM private keys, JWTs, bearer/basic authorization, credentials in
-URLs, cloud-style access keys, 0x-prefixed 64-hex private keys, and `KEY=value` / `"key": "value"` pairs
-whose key looks secret.
+URLs, cloud-style access keys, vendor tokens known by their prefixes (GitHub, Slack, Stripe, GitLab, npm,
+OpenAI/Anthropic, Google), webhook URLs (Slack, Discord, Telegram), 0x-prefixed 64-hex private keys, and
+the value of every `KEY=value`, `"key": "value"` or YAML `key: value` pair whose key looks secret
+(`looks_secret`; in a query string also `key=`, `sig=`, `...Signature=`).
 
 Streaming: text is emitted only up to a point that no match can still grow across. Every pattern has a
 bounded length (values longer than MAX_VALUE are cut into the marker anyway), so holding back the last
 HOLD characters of the pending text is enough; a match that straddles the cut holds the cut back to its
 start. A private-key block is held from its BEGIN line until its END line (or MAX_PEM characters, after
-which the block is dropped up to its END).
+which the block is dropped up to its END). An END line whose BEGIN fell outside the captured window takes
+the base64 lines right before it along into the marker, so trailing lines that may be a key's body are held
+(MAX_PEM at most) until the next line shows whether an END follows.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 MIN_SECRET = 4  # shorter "secrets" (e.g. "1", "true") would redact ordinary text; they are left to patterns
 MAX_VALUE = 4096  # longest value a key=value / header / URL pattern takes in one match
 MAX_PEM = 16384
 CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even without a newline
 
-_SECRET_KEY = (r"[A-Za-z0-9_.-]*(?:pass(?:word|wd|phrase)?|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-               r"|mnemonic|seed|credential|auth)[A-Za-z0-9_.-]*")
+# The words that make a key name sound secret: the one list for the key=value patterns below and for secret
+# files (orchestrator.secretfiles). Not `passed`/`passing` (test logs), `tokenizer`, `author`, `authority` or
+# `(un)authorized` (HTTP logs), but `authorization`; not a bare `key` either (cache keys, sort keys and routing
+# keys fill logs), only the kinds of key that are secrets.
+SECRET_WORDS = (r"pass(?!e[ds]|ing)|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(?!or(?!i[sz]ation))"
+                r"|(?:api|access|private|signing|encryption|master|license|session|client|account|shared|hmac|jwt"
+                r"|ssh|deploy|app)[_.-]?key")
+_SECRET_WORD = re.compile(SECRET_WORDS, re.I)
+
+
+@functools.lru_cache(maxsize=4096)  # logs repeat their keys; the key/value pass asks for every one of them
+def looks_secret(key: str) -> bool:
+    """Whether a key name (`DB_PASSWORD`, `apiKey`, `client_secret`) sounds like it names a secret."""
+    return _SECRET_WORD.search(key) is not None
 
 
 def _re(pattern: str) -> re.Pattern[str]:
-    """<V> is the longest value one match takes, <KEY> a key name that looks secret."""
-    return re.compile(pattern.replace("<V>", str(MAX_VALUE)).replace("<KEY>", _SECRET_KEY))
+    """<V> is the longest value one match takes."""
+    return re.compile(pattern.replace("<V>", str(MAX_VALUE)))
 
+
+# Vendor tokens, known by their documented prefixes wherever they stand in a line; one regex, so one pass
+# over a line, whose group names the marker. Lengths follow the vendors' formats, with room to grow (GitHub:
+# "plan for tokens up to 255 characters").
+_VENDOR_TOKENS = {
+    "GITHUB_TOKEN": r"gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}",
+    "SLACK_TOKEN": r"(?:xox[a-z]|xapp)-\d[A-Za-z0-9-]{9,250}",
+    "STRIPE_KEY": r"[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}",
+    # Random characters mix cases and digits, which names that merely start like a token (slugs) do not.
+    "GITLAB_TOKEN": r"gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-(?=[a-z_-]{0,300}[A-Z0-9])"
+                    r"[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?",
+    "NPM_TOKEN": r"npm_[A-Za-z0-9]{36,255}",
+    # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) keys.
+    "API_KEY": r"sk-(?=[a-z0-9_-]{0,250}[A-Z])(?=[A-Za-z_-]{0,250}[0-9])[A-Za-z0-9_-]{32,250}",
+    "GOOGLE_API_KEY": r"AIza[A-Za-z0-9_-]{35}",
+}
+_VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"
 
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
-_PATTERNS: list[tuple[str, re.Pattern[str], str]] = [
+_PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
-                          r"(?!\[REDACTED)[^\s\"',;]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+                          r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
     ("BEARER", _re(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
     ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
     ("JWT", _re(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
     ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
-    ("JSON_PAIR", _re(r'(?i)("<KEY>"[ \t]*:[ \t]*")(?!\[REDACTED)(?:[^"\\\n]|\\.){1,<V>}(")'), r"\1[REDACTED]\2"),
-    ("ENV_PAIR", _re(r"(?i)(\b<KEY>[ \t]*=[ \t]*)(?!\[REDACTED)[^\s\"'&;]{1,<V>}"), r"\1[REDACTED]"),
+    ("VENDOR_TOKEN", _re(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
+    # Webhook URLs whose path is the credential: Slack, Discord, Telegram bots (what follows the token goes too).
+    ("WEBHOOK", _re(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+                    r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
+                    r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
 ]
-# A line can match a shape pattern only if it holds one of these: the required literal of each pattern
-# (lower-cased; the access-key prefixes are upper-case only and looked for as they are).
+# A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
+# lower-cased (the access-key and Google-key prefixes are case-sensitive and looked for as they are). Each is
+# a regex that starts with a literal character: see _by_first_character.
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
-             "credential")
-_TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
+             "credential", "salt", "sig=", "signature=", "g(?:h[pousr]_|ithub_pat_)", "x(?:ox[a-z]|app)-",
+             "k_(?:live|test|prod)_", "gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-", "npm_", "sk-")
+_TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIza")
+
+
+def _by_first_character(triggers: Iterable[str], flags: int = 0) -> list[re.Pattern[str]]:
+    """One regex for all triggers that start with the same character. Searching a regex that starts with a
+    literal, the regex engine skips to that character at C speed (faster than str.find here), and one pass
+    over the text then serves several triggers: the cost is the number of passes."""
+    rests: dict[str, list[str]] = {}
+    for trigger in triggers:
+        if re.escape(trigger[0]) != trigger[0]:
+            raise ValueError(f"trigger {trigger!r} must start with a literal character")
+        rests.setdefault(trigger[0], []).append(trigger[1:])
+    return [re.compile(f"{re.escape(first)}(?:{'|'.join(r)})", flags) for first, r in rests.items()]
+
+
+_FOLDED = _by_first_character(_TRIGGERS)
+_EXACT = _by_first_character(_TRIGGERS_EXACT)
+_FOLDED_SLOW = _by_first_character(_TRIGGERS, re.I)  # for non-ASCII text, whose lower() may change lengths
 
 
 def _trigger_positions(text: str) -> list[int]:
-    """Sorted positions of every trigger in text ([] for the common case of none)."""
-    low = text.lower() if text.isascii() else None  # lower() of non-ASCII may change lengths
+    """Sorted positions of triggers in text, at least one on every line that holds any ([] for none)."""
+    folded = (_FOLDED, text.lower()) if text.isascii() else (_FOLDED_SLOW, text)
     found: list[int] = []
-    for words, hay in ((_TRIGGERS, low), (_TRIGGERS_EXACT, text)):
-        for word in words:
-            if hay is None:
-                found += [m.start() for m in re.finditer(re.escape(word), text, re.I)]
-                continue
-            at = hay.find(word)
-            while at >= 0:
-                found.append(at)
-                at = hay.find(word, text.find("\n", at) + 1 or len(text))  # one hit per line is enough
+    for patterns, hay in (folded, (_EXACT, text)):
+        for pattern in patterns:
+            hit = pattern.search(hay)
+            while hit:
+                found.append(hit.start())
+                hit = pattern.search(hay, text.find("\n", hit.start()) + 1 or len(text))  # one per line will do
     return sorted(found)
+
+
+# -- key/value pairs: `KEY=value` (env files, query strings), `"key": "value"` (JSON, Python reprs) and
+# `key: value` (YAML, Go's %+v). Every key-shaped word before a `=` or `:` is a candidate and looks_secret()
+# judges its key: one pass over the line, where a regex holding the secret words tried each of them at every
+# character of every word (4-10x slower on realistic logs).
+_PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>}+)(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")  # +: no backtracking
+_QUOTED = r"\"(?:[^\"\\\n]|\\.){0,<V>}\"|'[^'\n]{0,<V>}'"
+# Where a bare value ends: `=` at a space or separator, JSON at , } or ] (and an object or array is not a
+# value), YAML at the line's end. Never at an escaped quote and never past an unescaped one: JSON artifacts
+# are redacted as text, and a value inside a JSON string must leave the string (and the JSON) whole.
+_PAIR_VALUE = {
+    "=": _re(_QUOTED + r"|(?:[^\s\"'&;\\]|\\.){1,<V>}"),
+    '":': _re(_QUOTED + r"|[^\s\"',}\]{\[][^\s\"',}\]]{0,<V>}"),
+    ":": _re(_QUOTED + r"|(?:[^\n\"\\]|\\.){1,<V>}"),
+}
+# In a query string `key=`, `sig=` and `X-Amz-Signature=` carry credentials too (API keys, SAS, presigned URLs).
+_QUERY_SECRET = re.compile(r"(?i)key|sig|[\w.-]*signature")
+# Values after a secret-sounding key that are words about a secret, not one: already redacted (also after
+# an auth scheme: `Authorization: Bearer [REDACTED:...]`), empty, null, booleans, `ok`, a variable reference
+# (compose files: `POSTGRES_PASSWORD: ${DB_PASSWORD}`).
+_NOT_A_SECRET = re.compile(r"(?i)(?:\w+[ \t]+)?\[REDACTED[^\]\n]*\]|null|none|~|true|false|yes|no|ok|\**"
+                           r"|\$\{?\w+\}?")
+
+
+def _secret_key(line: str, pair: re.Match[str]) -> bool:
+    if looks_secret(pair["key"]):
+        return True
+    in_query = pair["sep"] == "=" and line[pair.start() - 1:pair.start()] in ("?", "&")
+    return in_query and _QUERY_SECRET.fullmatch(pair["key"]) is not None
+
+
+def _masked(value: str, form: str) -> str | None:
+    """The value as it is to be written (`[REDACTED]`, inside its quotes if it had any, and always quoted in
+    JSON, where a bare [REDACTED] is no value); None if it holds no secret."""
+    quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+    inner = value[1:-1] if quoted else value.rstrip()
+    if _NOT_A_SECRET.fullmatch(inner.strip()):
+        return None
+    if quoted or form == '":':
+        quote = value[0] if quoted else '"'
+        return f"{quote}[REDACTED]{quote}"
+    return "[REDACTED]" + value[len(inner):]
+
+
+def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
+    """(key start, value start, value end, the value redacted) for every secret value of a key/value pair."""
+    pos = 0
+    while (pair := _PAIR_KEY.search(line, pos)) is not None:
+        pos = pair.end()
+        if not _secret_key(line, pair):  # first: most candidates are not secret, and a YAML value is long
+            continue
+        form = '":' if pair["q"] and pair["sep"] == ":" else pair["sep"]
+        value = _PAIR_VALUE[form].match(line, pos)
+        marker = _masked(value[0], form) if value else None
+        if value and marker is not None:
+            yield pair.start(), value.start(), value.end(), marker
+            pos = value.end()
 
 
 def _shapes(line: str) -> str:
     for _, pattern, replacement in _PATTERNS:
         line = pattern.sub(replacement, line)
-    return line
+    parts, pos = [], 0
+    for _, start, end, marker in _secret_values(line):
+        parts += [line[pos:start], marker]
+        pos = end
+    return "".join(parts) + line[pos:]
 
 
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 _PEM_BLOCK = re.compile(_PEM_BEGIN.pattern + r".*?" + _PEM_END.pattern, re.S)
 PEM_MARKER = "[REDACTED:PRIVATE_KEY]"
+# The body of a key block whose BEGIN line fell outside the captured window (`docker logs --tail`): lines of
+# base64 right before an END line, each after an optional log prefix (compose's `name  | `, a timestamp).
+_PEM_BODY_LINE = re.compile(r"(?:[\w.-]+[ \t]+\|[ \t]?)?(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?[ \t])?"
+                            r"(?P<body>[A-Za-z0-9+/]{1,76}={0,2})[ \t\r]*")
+FULL_BODY_LINE = 40  # body lines are 64 (PEM) or 70 (OpenSSH) characters; only the last may be shorter
+
+
+def _body_start(text: str, end: int) -> int:
+    """Where the key-body lines that end at `end` (a line start) begin: full lines (40 to 76 characters of
+    base64), the last of them possibly shorter, MAX_PEM at most. `end` itself if there is no full line: a
+    lone short line is just a word."""
+    start, full = end, False
+    while start > 0 and end - start < MAX_PEM:
+        line_start = text.rfind("\n", 0, start - 1) + 1
+        line = _PEM_BODY_LINE.fullmatch(text, line_start, start - 1)
+        if line is None or (start != end and len(line["body"]) < FULL_BODY_LINE):
+            break
+        full = full or len(line["body"]) >= FULL_BODY_LINE
+        start = line_start
+    return start if full else end
+
+
+def _cut_off_keys(text: str) -> str:
+    """Every END line left without its BEGIN becomes the marker, with the key-body lines right before it."""
+    parts, pos = [], 0
+    for end in _PEM_END.finditer(text):
+        line_start = text.rfind("\n", 0, end.start()) + 1
+        start = _body_start(text, line_start)
+        start = end.start() if start == line_start else start  # no body: the END line's prefix stays
+        parts += [text[pos:max(start, pos)], PEM_MARKER]
+        pos = end.end()
+    return "".join(parts) + text[pos:]
+
+
 HOLD = 3 * MAX_VALUE + 1024  # longer than any single-line pattern can match
 
 
@@ -102,9 +251,10 @@ class Redactor:
         return dict(self._known)
 
     def text(self, text: str) -> str:
-        """Redact a complete text. A private-key block runs to its END line, or to the end of the text."""
+        """Redact a complete text. A private-key block runs to its END line, or to the end of the text; an
+        END line without its BEGIN takes the key-body lines before it."""
         if "PRIVATE KEY-----" in text:
-            text = _PEM_BLOCK.sub(PEM_MARKER, text)
+            text = _cut_off_keys(_PEM_BLOCK.sub(PEM_MARKER, text))
             begin = _PEM_BEGIN.search(text)
             if begin:
                 text = text[:begin.start()] + PEM_MARKER
@@ -134,7 +284,7 @@ class Redactor:
         found = [(m.start(), m.end()) for m in self._known_re.finditer(text)] if self._known_re else []
         for _, pattern, _ in _PATTERNS:
             found += [(m.start(), m.end()) for m in pattern.finditer(text)]
-        return found
+        return found + [(key, end) for key, _, end, _ in _secret_values(text)]  # a key goes with its value
 
     def stream(self) -> RedactingStream:
         return RedactingStream(self)
@@ -188,6 +338,7 @@ class RedactingStream:
             for start, end in self.r.spans(text):
                 if start < cut < end:
                     cut = start
+        cut = _body_start(text, cut)  # lines that may be a key's body are held until it is known whether END follows
         closed_end = 0
         for block in _PEM_BLOCK.finditer(text):  # a whole key block goes out in one piece
             closed_end = block.end()

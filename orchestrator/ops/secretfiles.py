@@ -33,15 +33,29 @@ def load(host: Host, files: list[str]) -> dict[str, str]:
     return found
 
 
-_SECRET_KEY = re.compile(r"(?i)pass|secret|token|key|auth|credential|mnemonic|seed|private|cert|salt")
 _PLAIN = re.compile(r"(?i)\d+(\.\d+)*|true|false|yes|no|on|off|/[\w./-]*|https?://[\w.:/-]*")
+# A path segment that is a token, not a word: long, of token characters, and mixing at least two of lower
+# case, upper case and digits (a webhook's secret, a bot token, a ping UUID; not `getting-started`).
+_TOKEN_SEGMENT = re.compile(r"[\w:-]{16,}")
+_CHAR_CLASSES = (re.compile("[a-z]"), re.compile("[A-Z]"), re.compile("[0-9]"))
 
 
 def worth_hiding(key: str, value: str) -> bool:
     """A value from a secret file is treated as a secret unless it is plainly not one (a number, a
     boolean, a path, a URL without credentials) under a key that does not sound secret: redacting every
-    port number and data path would make the evidence useless without protecting anything."""
-    return bool(_SECRET_KEY.search(key)) or not _PLAIN.fullmatch(value)
+    port number and data path would make the evidence useless without protecting anything. A URL whose
+    path carries a token (a Slack or Discord webhook, a bot or ping URL) is not plainly not secret: whoever
+    has the URL has the credential."""
+    return redact.looks_secret(key) or not _PLAIN.fullmatch(value) or _carries_token(value)
+
+
+def _carries_token(url: str) -> bool:
+    path = url.partition("://")[2].partition("/")[2]
+    return any(_is_token(part) for part in path.split("/"))
+
+
+def _is_token(part: str) -> bool:
+    return bool(_TOKEN_SEGMENT.fullmatch(part)) and sum(bool(c.search(part)) for c in _CHAR_CLASSES) >= 2
 
 
 def parse(text: str) -> dict[str, str]:

@@ -3,6 +3,9 @@ secret-shaped text nobody declared is caught by its shape."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -109,3 +112,189 @@ def test_memory_stays_bounded_on_a_huge_line():
         emitted += len(stream.feed("x" * 9988 + "SECRETSECRET"))
         assert len(stream.pending) <= CHUNK_EMIT + redactor.hold + 10_000
     assert emitted > 0 and "SECRETSECRET" not in stream.close()
+
+
+# -- one list of secret-sounding key names ------------------------------------------------------------------
+@pytest.mark.parametrize(("key", "secret"), [
+    ("DB_PASSWORD", True), ("api_key", True), ("apiKey", True), ("client_secret", True), ("GITHUB_TOKEN", True),
+    ("WALLET_SEED", True), ("HASH_SALT", True), ("authToken", True), ("SIGNING_KEY", True), ("mnemonic", True),
+    ("Proxy-Authorization", True), ("passphrase", True),
+    ("author", False), ("tokenizer", False), ("cache_key", False), ("PORT", False), ("DATA_DIR", False),
+    ("NOTIFY_URL", False), ("Unauthorized", False), ("authorized_by", False), ("passed", False), ("passing", False),
+])
+def test_one_list_decides_which_keys_sound_secret(key, secret):
+    from orchestrator import redact, secretfiles
+
+    assert redact.looks_secret(key) is secret
+    # A plainly-not-secret value in a secret file is hidden exactly when its key sounds secret.
+    assert secretfiles.worth_hiding(key, "8080") is secret
+
+
+# -- vendor-prefixed tokens, anywhere in a line ---------------------------------------------------------------
+# Fake tokens, assembled at run time so that secret scanners (and push protection) never see one whole here.
+B36 = "A1b2C3d4E5f6" * 3
+VENDOR_TOKENS = [
+    *(("gh" + p + "_" + B36, "GITHUB_TOKEN") for p in "pousr"),
+    ("github" + "_pat_" + "11ABCDEFG0" + "a1B2c3D4e5F6" + "_" + ("Zy9" * 19 + "xw"), "GITHUB_TOKEN"),
+    ("xox" + "b-" + "123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", "SLACK_TOKEN"),
+    ("xox" + "p-" + "123456789012-123456789012-123456789012-0123456789abcdef0123456789abcdef", "SLACK_TOKEN"),
+    ("xox" + "a-" + "2-123456789012-AbCdEfGhIjKl", "SLACK_TOKEN"),
+    ("xox" + "r-" + "123456789012-AbCdEfGhIjKl", "SLACK_TOKEN"),
+    ("xox" + "s-" + "123456789012-123456789012-123456789012-0123456789abcdef", "SLACK_TOKEN"),
+    ("xa" + "pp-" + "1-A0123456789-1234567890123-" + "0123456789abcdef" * 4, "SLACK_TOKEN"),
+    ("sk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("rk" + "_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("sk" + "_test_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
+    ("gl" + "pat-" + "xYz0123456789AbCdEfG", "GITLAB_TOKEN"),
+    ("np" + "m_" + B36, "NPM_TOKEN"),
+    ("sk" + "-proj-" + "Ab1_cD2-eF3" * 8, "API_KEY"),
+    ("sk" + "-" + "a1B2c3D4e5F6" * 4, "API_KEY"),
+    ("AI" + "za" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6q", "GOOGLE_API_KEY"),
+]
+PLACES = ["retrying with {} after 401", "{} rejected", "config dump: ({}, 3)", 'header "{}" sent']
+
+
+@pytest.mark.parametrize(("token", "name"), VENDOR_TOKENS, ids=[t[:6] for t, _ in VENDOR_TOKENS])
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("size", [1, 7, 4096])
+def test_vendor_tokens_are_caught_anywhere_in_a_line(token, name, place, size):
+    line = place.format(token)
+    out = streamed(Redactor(), f"before\n{line}\nafter\n", size)
+    assert out == f"before\n{place.format(f'[REDACTED:{name}]')}\nafter\n"
+
+
+def test_vendor_prefixes_alone_are_left_alone():
+    text = "ghp_ is GitHub's prefix; sk-learn 1.5; xoxb- tokens; npm_config_cache; AIza prefix; task-42\n"
+    assert Redactor().text(text) == text
+    # Names that merely start like a token: random tokens mix cases and digits, slugs do not.
+    slugs = "deploy sk-payments-worker-deployment-7d9f8b-x2 and glpat-rotation-reminder-weekly-job\n"
+    assert Redactor().text(slugs) == slugs
+
+
+# -- YAML-style `key: value` ---------------------------------------------------------------------------------
+YAML_PAIRS = [
+    ("api_key: s3cr3t-v4lue", "api_key: [REDACTED]"),
+    ("password: x", "password: [REDACTED]"),
+    ('  secret_token: "quoted s3cret"', '  secret_token: "[REDACTED]"'),
+    ("  db_password: 'single quoted'", "  db_password: '[REDACTED]'"),
+    ("- token: l1st-item-t0ken", "- token: [REDACTED]"),
+    ("passphrase: correct horse battery staple", "passphrase: [REDACTED]"),
+    ("{'user': 'bob', 'password': 'hunter2hunter2'}", "{'user': 'bob', 'password': '[REDACTED]'}"),
+    ('{"user":"bob","client_secret":"c5-abcdef"}', '{"user":"bob","client_secret":"[REDACTED]"}'),
+    ('export DB_PASSWORD="two words"', 'export DB_PASSWORD="[REDACTED]"'),  # quoted env values too
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), YAML_PAIRS)
+@pytest.mark.parametrize("size", [1, 5, 4096])
+def test_yaml_style_secret_values_are_replaced_but_not_their_keys(text, expected, size):
+    assert streamed(Redactor(), f"before\n{text}\nafter\n", size) == f"before\n{expected}\nafter\n"
+
+
+@pytest.mark.parametrize("text", [
+    "token: [REDACTED]", "password: [REDACTED:DB_PASSWORD]", "auth: ok", "author: Jane Doe",
+    "tokenizer: bert-base-uncased", "POSTGRES_PASSWORD: ${DB_PASSWORD}", "password policy: 12 chars",
+    "at 10:00:01 the cache_key: user:42 expired", "HTTP/1.1 401 Unauthorized: invalid token", "tests passed: 12",
+])
+def test_yaml_style_lines_that_hold_no_secret_are_left_alone(text):
+    assert Redactor().text(text + "\n") == text + "\n"
+
+
+# -- tokens in query strings and webhook URLs ----------------------------------------------------------------
+QUERY_TOKENS = [
+    ("GET https://api.example.com/v1/feed?access_token=ya29-abc123XYZ&page=2 200", "ya29-abc123XYZ",
+     "GET https://api.example.com/v1/feed?access_token=[REDACTED]&page=2 200"),
+    ('"GET /v1/feed?page=2&token=t0k3n-v4lue HTTP/1.1" 200', "t0k3n-v4lue",
+     '"GET /v1/feed?page=2&token=[REDACTED] HTTP/1.1" 200'),
+    ("GET https://maps.example.com/api/geocode?key=k3y-v4lu3-123&q=berlin", "k3y-v4lu3-123",
+     "GET https://maps.example.com/api/geocode?key=[REDACTED]&q=berlin"),
+    ("https://acct.blob.example.net/c/f.tar?sv=2024-01-01&sig=abc%2Bdef123%3D&se=x", "abc%2Bdef123%3D",
+     "https://acct.blob.example.net/c/f.tar?sv=2024-01-01&sig=[REDACTED]&se=x"),
+    ("fetch https://b.s3.example.com/k?X-Amz-Signature=5f0e8a2b9c&X-Amz-Date=1", "5f0e8a2b9c",
+     "fetch https://b.s3.example.com/k?X-Amz-Signature=[REDACTED]&X-Amz-Date=1"),
+]
+WEBHOOKS = [
+    ("POST https://hooks.slack.com/services/T0123ABCD/B0456EFGH/" + "abcdEFGHijklMNOP" + "qrstUVWX" + " -> 200",
+     "abcdEFGHijklMNOPqrstUVWX", "POST https://hooks.slack.com/services/[REDACTED:WEBHOOK] -> 200"),
+    ("notify https://discord.com/api/webhooks/123456789012345678/" + "Xy_9-aBcDeFgHiJk" * 4,
+     "aBcDeFgHiJk", "notify https://discord.com/api/webhooks/[REDACTED:WEBHOOK]"),
+    ("GET https://api.telegram.org/bot123456789:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage 200",
+     "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "GET https://api.telegram.org/bot[REDACTED:WEBHOOK] 200"),
+]
+
+
+@pytest.mark.parametrize(("text", "secret", "expected"), QUERY_TOKENS)
+@pytest.mark.parametrize("size", [1, 9, 4096])
+def test_tokens_in_query_strings_are_redacted(text, secret, expected, size):
+    out = streamed(Redactor(), f"before\n{text}\nafter\n", size)
+    assert secret not in out
+    assert out == f"before\n{expected}\nafter\n"
+
+
+def test_urls_without_a_token_are_left_alone():
+    text = "GET https://shop.example.com/search?q=keyboard&sort=price&page=2 and http://backend:8080/healthz\n"
+    assert Redactor().text(text) == text
+
+
+@pytest.mark.parametrize(("text", "secret", "expected"), WEBHOOKS)
+@pytest.mark.parametrize("size", [1, 9, 4096])
+def test_webhook_urls_lose_their_token(text, secret, expected, size):
+    out = streamed(Redactor(), f"before\n{text}\nafter\n", size)
+    assert secret not in out
+    assert out == f"before\n{expected}\nafter\n"
+
+
+# -- the body of a private key whose BEGIN line was cut off -------------------------------------------------
+KEY_BODY = [base64.b64encode(bytes(range(i, i + 48))).decode() for i in range(0, 240, 48)] + ["AAAEbm9uZQ=="]
+CUT_KEY = "\n".join(KEY_BODY) + "\n-----END RSA PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize("prefix", ["", "backend-1  | ", "2026-11-21T10:00:01.123456789Z "])
+@pytest.mark.parametrize("size", [1, 13, 64, 4096])
+def test_a_key_body_whose_begin_line_was_cut_off_is_redacted(prefix, size):
+    lines = ["starting", *KEY_BODY, "-----END RSA PRIVATE KEY-----", "ready"]
+    text = "".join(f"{prefix}{line}\n" for line in lines)
+    out = streamed(Redactor(), text, size)
+    assert out == f"{prefix}starting\n[REDACTED:PRIVATE_KEY]\n{prefix}ready\n"
+
+
+@settings(max_examples=30)
+@given(st.integers(0, len(CUT_KEY) + 20))
+def test_a_cut_off_key_body_is_redacted_wherever_a_chunk_ends(cut):
+    text = "tail of the log\n" + CUT_KEY + "next line\n"
+    stream = Redactor().stream()
+    out = stream.feed(text[:cut]) + stream.feed(text[cut:]) + stream.close()
+    assert out == "tail of the log\n[REDACTED:PRIVATE_KEY]\nnext line\n"
+
+
+def test_base64_lines_not_followed_by_a_private_key_end_are_left_alone():
+    cert = "\n".join(KEY_BODY[:4]) + "\n-----END CERTIFICATE-----\n"
+    digests = "\n".join(KEY_BODY[:4]) + "\nall layers pulled\n"
+    for text in (cert, digests):
+        assert streamed(Redactor(), text, 7) == text
+
+
+def test_redacted_json_stays_json():
+    """report.json and other JSON artifacts are redacted as text: a redaction must never break their syntax."""
+    data = {"secrets": {"/srv/app/.env": ["API_TOKEN", "DB_PASSWORD"]}, "secret_files": [".env"],
+            "api_token": "t0k3n-v4lue", "token_count": 3, "password": None,
+            "reason": 'login said "password: hunter2hunter2" and token=abc\\"def, api_key: k"ey',
+            "log": "Authorization: Bearer abc.def.ghi\nsecret_token: s3cr3t-value\n"}
+    for text in (json.dumps(data), json.dumps(data, indent=2)):
+        out = Redactor().text(text)
+        parsed = json.loads(out)
+        assert parsed["secrets"] == data["secrets"] and parsed["secret_files"] == [".env"]
+        assert parsed["token_count"] == "[REDACTED]"  # a bare value under a secret-sounding key: still JSON
+        assert not any(s in out for s in ("t0k3n-v4lue", "hunter2hunter2", "abc", "s3cr3t-value"))
+
+
+PIECES = [*(line + "\n" for line in KEY_BODY), "-----END PRIVATE KEY-----\n", "-----BEGIN RSA PRIVATE KEY-----\n",
+          "ready\n", "api_key: s3cr3t v4lue\n", 'x {"password": "p4ss", "n": 1}\n', f"by {VENDOR_TOKENS[0][0]}\n",
+          WEBHOOKS[0][0] + "\n", "GET /a?key=k3y&b=1\n", "backend-1  | ", "no newline ", "DB_PASSWORD=hunter2 "]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.integers(1, 90))
+def test_streaming_redacts_exactly_like_the_whole_text(pieces, size):
+    text = "".join(pieces)
+    assert streamed(Redactor(), text, size) == Redactor().text(text)

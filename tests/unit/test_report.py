@@ -229,3 +229,21 @@ def test_console_tables_redact_and_never_read_host_output_as_markup():
     text = buf.getvalue()
     assert "c0nsole-s3cret-value" not in text and "[REDACTED:CONSOLE_TOKEN]" in text
     assert "[bold]x" in text
+
+
+def test_the_leak_sweep_searches_every_file_of_the_run_directory(tmp_path, monkeypatch):
+    """Any file at any depth, dotfiles and non-UTF-8 files included; clean files and symlinks are not named."""
+    from orchestrator import redact
+
+    monkeypatch.setattr(redact, "_KNOWN", {})
+    monkeypatch.setattr(redact, "_CURRENT", [redact.Redactor()])
+    redact.register({"SWEPT_TOKEN": "sw3pt-s3cret-value"})
+    run_dir = tmp_path / "run"
+    planted = [run_dir / "report.md", run_dir / "dev" / "e2e" / "deep" / "test.log", run_dir / ".hidden",
+               run_dir / "dev" / "blob.bin"]
+    for path in planted:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\xff\xfe head " + b"sw3pt-s3cret-value" + b" tail\x00")
+    (run_dir / "dev" / "clean.txt").write_text("nothing here\n")
+    (run_dir / "link").symlink_to(planted[0])  # a symlink could point out of the run directory: not followed
+    assert report.sweep(run_dir) == sorted(f"{p}: SWEPT_TOKEN" for p in planted)
