@@ -123,7 +123,8 @@ def test_memory_stays_bounded_on_a_huge_line():
     ("NOTIFY_URL", False), ("Unauthorized", False), ("authorized_by", False), ("passed", False), ("passing", False),
 ])
 def test_one_list_decides_which_keys_sound_secret(key, secret):
-    from orchestrator import redact, secretfiles
+    from orchestrator import redact
+    from orchestrator.ops import secretfiles
 
     assert redact.looks_secret(key) is secret
     # A plainly-not-secret value in a secret file is hidden exactly when its key sounds secret.

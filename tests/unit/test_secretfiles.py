@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import redact, report, secretfiles
+from orchestrator import redact
 from orchestrator.host import Host
+from orchestrator.ops import secretfiles
+from orchestrator.run import rundir as report
 
 # Assembled at run time so that secret scanners never see a whole webhook URL in this file.
 SLACK_HOOK = "https://hooks.slack.com/services/" + "T0123ABCD/B0456EFGH/" + "abcdEFGHijklMNOPqrstUVWX"
