@@ -18,9 +18,9 @@ from orchestrator import engine
 from orchestrator.config import inventory
 from orchestrator.engine import playbook
 from orchestrator.errors import BadInput
-from orchestrator.host import check_spec
 from orchestrator.ops.prune import disk, scripts
 from orchestrator.ops.triage import rules
+from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, RunResult
 from orchestrator.run.task import Run
 
@@ -41,10 +41,7 @@ class Job:
 def run_playbook(run: Run, job: Job, *, precheck: Callable[[inventory.Inventory, list[inventory.HostSpec]], None]
                  | None = None, extra: Callable[[RunResult], dict[str, Any]] | None = None,
                  before: Callable[[RunResult], Iterable[RenderableType]] | None = None) -> int:
-    inv = inventory.load(job.inventory)
-    targets = inv.select(job.host)
-    for spec in targets:
-        check_spec(spec)
+    inv, targets = select(job.inventory, job.host)
     if precheck is not None:
         precheck(inv, targets)
     book = playbook.load(job.playbook or job.task)

@@ -7,20 +7,16 @@ journal stays until a restore is verified, so running `invoke restore` again fin
 
 from __future__ import annotations
 
-from orchestrator.config import inventory
-from orchestrator.errors import EXIT_INFRA, EXIT_PASS, BadInput, ShakedownError
-from orchestrator.host import Host, check_spec
+from orchestrator.errors import EXIT_INFRA, EXIT_PASS, ShakedownError
+from orchestrator.host import Host
 from orchestrator.ops.e2e import config, lease, restore
+from orchestrator.procedures.targets import select
 from orchestrator.run.task import Run
 
 
 def run_restore(run: Run, host: str, inventory_path: str | None, force: bool) -> int:
-    inv = inventory.load(inventory_path)
-    targets = inv.select(host)
-    if len(targets) != 1:
-        raise BadInput(f"--host {host!r} matches {len(targets)} hosts; restore works on exactly one")
+    inv, targets = select(inventory_path, host, exactly_one="restore")
     spec = targets[0]
-    check_spec(spec)
     cfg = config.load(spec, need_tests=False, known_hosts=set(inv.hosts))
     hosts: dict[str, Host] = {}
 

@@ -26,6 +26,7 @@ from orchestrator.ops.e2e.journal import Journal
 from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
 from orchestrator.procedures.e2e import plan, summary
+from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code, verdict_of
 from orchestrator.run.signals import SignalPolicy
 from orchestrator.run.task import Run
@@ -99,13 +100,8 @@ def _prepare(opts: E2EOptions) -> tuple[inventory.HostSpec, StackConfig, playboo
     validate_branch(opts.branch)
     if opts.mode not in config.MODES:
         raise BadInput(f"--mode must be one of {', '.join(config.MODES)}, got {opts.mode!r}")
-    inv = inventory.load(opts.inventory)
-    targets = inv.select(opts.host)
-    if len(targets) != 1:
-        raise BadInput(f"--host {opts.host!r} matches {len(targets)} hosts ({', '.join(t.name for t in targets)}); "
-                       "an e2e borrows exactly one host")
+    inv, targets = select(opts.inventory, opts.host, exactly_one="e2e (it borrows the host)")
     spec = targets[0]
-    check_spec(spec)
     cfg = config.load(spec, need_tests=opts.mode == "targeted", known_hosts=set(inv.hosts))
     for peer in cfg.peers:
         check_spec(inv.hosts[peer.host])
