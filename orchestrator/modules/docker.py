@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import shlex
 from typing import Any
 
 from orchestrator.errors import tail
 from orchestrator.host import Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-# List and inspect in one round trip; `docker inspect` with no ids would fail, hence the guard.
-_INSPECT = ('ids=$(docker ps -aq --no-trunc --filter label={label}={project}) || exit 3; '
-            'if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi')
+_INSPECT = load("orchestrator.modules", "containers")  # list and inspect in one round trip
 
 
 class DockerEngineModule(Module):
@@ -47,8 +45,8 @@ class ContainersModule(Module):
         a = self.with_defaults(args)
         if not a["expected"]:
             return Outcome("skipped", "no expected services declared for this host")
-        cmd = _INSPECT.format(label=PROJECT_LABEL, project=shlex.quote(a["project"]))
-        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        result = host.run(call(_INSPECT, f"{PROJECT_LABEL}={a['project']}"),
+                          timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if not result.ok:
             return Outcome("failed", f"cannot list containers of {a['project']}: {tail(result.stderr, lines=2)}")
         containers = [_summarise(c) for c in json.loads(result.stdout or "[]")]

@@ -7,11 +7,11 @@ import time
 from typing import Any
 
 from orchestrator.host import Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.ops.prune import stuck
 
-# One df per path so that one bad path does not hide the others; runs in a single round trip.
-_DF_SCRIPT = 'for p in "$@"; do printf "%s\\t" "$p"; df -Pk -- "$p" 2>&1 | tail -n 1; done'
+_DF_SCRIPT = load("orchestrator.modules", "disk")  # one df per path: see disk.sh
 
 
 class PingModule(Module):
@@ -58,8 +58,7 @@ class DiskModule(Module):
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
         paths = [str(p) for p in a["paths"]]
-        cmd = f"sh -c {shlex.quote(_DF_SCRIPT)} df " + " ".join(shlex.quote(p) for p in paths)
-        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        result = host.run(call(_DF_SCRIPT, *paths), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         checks = [_disk_check(line, a["max_used_percent"]) for line in result.stdout.splitlines() if "\t" in line]
         if not checks:
             return Outcome("failed", f"df gave no output: {result.stderr.strip()}")

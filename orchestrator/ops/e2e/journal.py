@@ -32,14 +32,14 @@ class Command:
     timeout: float
     title: str
     env: dict[str, str] = field(default_factory=dict)
-    script: str = ""  # a name in orchestrator/e2e/scripts.py
+    script: str = ""  # a name in ops/e2e/scripts (scripts.BY_NAME)
     args: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if not self.script:
             return self.command
-        body = getattr(scripts, self.script, None)
-        if not (self.script.isupper() and isinstance(body, str)):
+        body = scripts.BY_NAME.get(self.script)
+        if body is None:
             raise ValueError(f"unknown host script {self.script!r} in the journal")
         return scripts.call(body, *self.args)
 

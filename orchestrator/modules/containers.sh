@@ -1,0 +1,8 @@
+#!/bin/sh
+# Read-only, for the `containers` module: list and inspect a compose project's containers in one round trip.
+# Args: $1 the label filter, com.docker.compose.project=<project>.
+# Out:  docker inspect's JSON array ([] when the project has no container); exit 3 when docker cannot list
+#       (ops/parsers/docker_inspect.py).
+ids=$(docker ps -aq --no-trunc --filter "label=$1") || exit 3
+# `docker inspect` with no ids would fail, hence the guard.
+if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi
