@@ -5,4 +5,5 @@
 #       (ops/parsers/docker_inspect.py).
 ids=$(docker ps -aq --no-trunc --filter "label=$1") || exit 3
 # `docker inspect` with no ids would fail, hence the guard.
+# shellcheck disable=SC2086 # $ids: container ids, one a line, split into arguments on purpose (hex, nothing to glob)
 if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi

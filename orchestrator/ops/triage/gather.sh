@@ -20,6 +20,7 @@ done
 if [ -n "$project" ]; then
   ids=$(timeout 20 docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project" 2>&1)
   sec inspect
+  # shellcheck disable=SC2086 # $ids: container ids, one a line, split into arguments on purpose (hex, nothing to glob)
   [ -n "$ids" ] && timeout 20 docker inspect $ids 2>&1
   for id in $ids; do
     name=$(timeout 10 docker inspect --format '{{.Name}}' "$id" 2>/dev/null | tr -d /)

@@ -29,6 +29,7 @@ done
 if ids=$(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project" 2>&1); then
   fmt='{{.Name}} {{index .Config.Labels "com.docker.compose.service"}} {{.State.Status}}'
   fmt="$fmt {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Image}} {{.Config.Image}}"
+  # shellcheck disable=SC2086 # $ids: container ids, one a line, split into arguments on purpose (hex, nothing to glob)
   [ -z "$ids" ] || docker inspect --format "$fmt" $ids | sed 's/^/CONT /'
   docker volume ls -q --filter "label=com.docker.compose.project=$project" | while read -r v; do
     echo "VOL $(docker volume inspect --format '{{.Name}} {{.CreatedAt}} {{.Mountpoint}}' "$v")"

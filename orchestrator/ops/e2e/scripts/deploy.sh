@@ -17,4 +17,5 @@ echo "COMMIT $(git rev-parse HEAD)"
 echo "VERSION $(head -n 1 VERSION 2>/dev/null || true)"
 $COMPOSE -p "$project" up -d --build --remove-orphans
 ids=$(docker ps -q --filter "label=com.docker.compose.project=$project")
+# shellcheck disable=SC2086 # $ids: container ids, one a line, split into arguments on purpose (hex, nothing to glob)
 [ -z "$ids" ] || docker inspect --format 'IMAGE {{.Image}}' $ids

@@ -4,6 +4,8 @@
 # Out:  TAKEN | HELD <the holder's lease JSON> (ops/e2e/lease.py taken).
 set -eu
 state=$1
+# state_dir holds snapshots of secrets: private; its parents are not ours.
+# shellcheck disable=SC2174 # -m for the deepest dir only, as meant
 [ -d "$state" ] || mkdir -p -m 700 -- "$state"
 mkdir -p -- "$state/runs" "$state/history"
 tmp="$state/.lease.$$"

@@ -9,6 +9,7 @@ mkdir -p -- "$dir"
 rm -f -- "$dir/test.rc" "$dir/test.pid"
 : > "$dir/test.log"
 cd -- "$checkout"
+# shellcheck disable=SC2016 # expanded by the detached sh below: its $1 limit, $2 command, $3 run dir
 runner='timeout -k 5 "$1" sh -c "$2" & echo $! > "$3/test.pid"; wait $!
 echo $? > "$3/test.rc.tmp"; mv "$3/test.rc.tmp" "$3/test.rc"'
 setsid sh -c "$runner" launch "$limit" "$cmd" "$dir" >> "$dir/test.log" 2>&1 < /dev/null &

@@ -11,6 +11,7 @@ if [ -n "$keep" ]; then
 fi
 timeout -k 2 "$t" docker ps -a --no-trunc --format 'CONT|{{.ID}}|{{.Names}}|{{.State}}|{{.CreatedAt}}|{{.Size}}'
 ids=$(timeout -k 2 "$t" docker ps -aq --no-trunc)
+# shellcheck disable=SC2086 # $ids: container ids, one a line, split into arguments on purpose (hex, nothing to glob)
 [ -z "$ids" ] || timeout -k 2 "$t" docker inspect --format 'USES|{{.Id}}|{{.Image}}' $ids
 timeout -k 2 "$t" docker images --no-trunc --format 'IMG|{{.ID}}|{{.Repository}}:{{.Tag}}|{{.CreatedAt}}|{{.Size}}'
 timeout -k 2 "$t" docker images -q --no-trunc --filter dangling=true | sed 's/^/DANGLING|/'

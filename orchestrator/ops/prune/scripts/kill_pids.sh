@@ -5,7 +5,8 @@
 # Out:  ENDED|KILLED|GONE|RECYCLED|DENIED <pid> per pair (ops/prune/stuck.py parse_ended).
 while [ "$#" -gt 1 ]; do
   pid=$1 start=$2; shift 2
-  now=$(started "$pid"); [ -n "$now" ] && alive "$pid" || { echo "GONE $pid"; continue; }
+  now=$(started "$pid")
+  if [ -z "$now" ] || ! alive "$pid"; then echo "GONE $pid"; continue; fi
   [ "$now" = "$start" ] || { echo "RECYCLED $pid"; continue; }
   kill -TERM "$pid" 2>/dev/null || { echo "DENIED $pid"; continue; }
   i=0; while alive "$pid" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

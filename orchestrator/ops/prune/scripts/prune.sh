@@ -17,11 +17,13 @@ echo "LOCKED"
 probe=$limit; [ "$probe" -gt 30 ] && probe=30
 disk before "$probe"
 for step in "$@"; do
+  # shellcheck disable=SC2016 # the arms' commands expand $until and $keep in the sh -c that runs them
   case $step in
     # STEP_COMMANDS: one arm per step, filled in from ops/prune/scripts when loaded
     *) echo "STEP_UNKNOWN $step"; continue;;
   esac
   t0=$(date +%s%N)
+  # shellcheck disable=SC2154 # cmd: set by the arms of STEP_COMMANDS, which the file itself does not hold
   out=$(timeout -k 5 "$limit" sh -c "$cmd" 2>&1); rc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))
   freed=$(printf '%s\n' "$out" | sed -n 's/^Total reclaimed space: *//p; s/^Total: *//p' | tail -n 1)
