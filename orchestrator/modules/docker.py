@@ -49,13 +49,18 @@ class ContainersModule(Module):
                           timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if not result.ok:
             return Outcome("failed", f"cannot list containers of {a['project']}: {tail(result.stderr, lines=2)}")
-        containers = [_summarise(c) for c in json.loads(result.stdout or "[]")]
+        containers = summaries(result.stdout)
         checks = [_service_check(svc, containers, a["project"], a["max_restarts"]) for svc in a["expected"]]
         checks += [Check(f"unexpected {c['name']}", "failed",
                          f"container {c['name']} (service {c['service'] or '?'}) is {c['state']} but "
                          f"{c['service'] or 'it'} is not an expected service of {a['project']}", c)
                    for c in containers if c["service"] not in a["expected"]]
         return Outcome.from_checks(checks, {"containers": containers})
+
+
+def summaries(text: str) -> list[dict[str, Any]]:
+    """containers.sh's answer (docker inspect's JSON array): what the checks need of each container."""
+    return [_summarise(c) for c in json.loads(text or "[]")]
 
 
 def _summarise(raw: dict[str, Any]) -> dict[str, Any]:

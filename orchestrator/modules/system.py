@@ -59,11 +59,16 @@ class DiskModule(Module):
         a = self.with_defaults(args)
         paths = [str(p) for p in a["paths"]]
         result = host.run(call(_DF_SCRIPT, *paths), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
-        checks = [_disk_check(line, a["max_used_percent"]) for line in result.stdout.splitlines() if "\t" in line]
+        checks = disk_checks(result.stdout, a["max_used_percent"])
         if not checks:
             return Outcome("failed", f"df gave no output: {result.stderr.strip()}")
         usage = {c.name: c.data for c in checks}
         return Outcome.from_checks(checks, {"usage": usage})
+
+
+def disk_checks(text: str, limit: float) -> list[Check]:
+    """disk.sh's answer: one check per path, failed when fuller than `limit` percent or when df failed."""
+    return [_disk_check(line, limit) for line in text.splitlines() if "\t" in line]
 
 
 def _disk_check(line: str, limit: float) -> Check:

@@ -66,12 +66,18 @@ def _from_host(host: Host, probes: list[dict[str, Any]], ctx: TaskContext) -> di
              for i, p in enumerate(probes)]
     budget = sum(p["timeout"] for p in probes) + 5
     result = host.run("; ".join(parts), timeout=ctx.deadline.timeout(budget), warn=True)
-    answers: dict[int, tuple[int | str, str]] = {id(p): ("ERR no answer from host", "") for p in probes}
-    for chunk in result.stdout.split(boundary + "\n")[1:]:
+    answers = parse_answers(result.stdout, boundary, len(probes))
+    return {id(p): answer for p, answer in zip(probes, answers, strict=True)}
+
+
+def parse_answers(text: str, boundary: str, count: int) -> list[tuple[int | str, str]]:
+    """The host probes' answers in order, each (status code or "ERR reason", body), after boundary lines."""
+    answers: list[tuple[int | str, str]] = [("ERR no answer from host", "")] * count
+    for chunk in text.split(boundary + "\n")[1:]:
         head, _, body = chunk.partition("\n")
         index, _, code = head.partition(" ")
-        if index.isdigit() and int(index) < len(probes):
-            answers[id(probes[int(index)])] = (int(code) if code.isdigit() else code, body)
+        if index.isdigit() and int(index) < count:
+            answers[int(index)] = (int(code) if code.isdigit() else code, body)
     return answers
 
 

@@ -83,7 +83,11 @@ class Journal:
 def read(host: Host, state_dir: str) -> list[dict[str, Any]]:
     """The entries of the unfinished journal ([] when there is none). A torn last line (the writer died
     mid-append) is ignored: its mutation had not started."""
-    text = host.run(scripts.call(scripts.JOURNAL_READ, f"{state_dir}/journal.jsonl")).stdout
+    return parse(host.run(scripts.call(scripts.JOURNAL_READ, f"{state_dir}/journal.jsonl")).stdout)
+
+
+def parse(text: str) -> list[dict[str, Any]]:
+    """journal_read.sh's answer: the entries, a torn last line left out."""
     entries = []
     for line in text.splitlines():
         try:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Takes the host's e2e lease. `ln` is atomic: of two runs, exactly one creates the file.
 # Args: $1 state_dir, $2 the lease as one JSON line.
-# Out:  TAKEN | HELD <the holder's lease JSON> (ops/e2e/lease.py taken).
+# Out:  TAKEN | HELD <the holder's lease JSON> (ops/e2e/lease.py parse_take).
 set -eu
 state=$1
 # state_dir holds snapshots of secrets: private; its parents are not ours.
