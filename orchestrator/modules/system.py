@@ -9,6 +9,7 @@ from typing import Any
 from orchestrator.host import Host
 from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.parsers import df
 from orchestrator.ops.prune import stuck
 
 _DF_SCRIPT = load("orchestrator.modules", "disk")  # one df per path: see disk.sh
@@ -73,12 +74,12 @@ def disk_checks(text: str, limit: float) -> list[Check]:
 
 def _disk_check(line: str, limit: float) -> Check:
     path, _, rest = line.partition("\t")
-    fields = rest.split()
-    if len(fields) < 6 or not fields[4].rstrip("%").isdigit():
+    usage = df.parse_line(rest)
+    if usage is None:
         return Check(path, "failed", f"df failed: {rest.strip()}")
-    avail_kb, percent = int(fields[3]), int(fields[4].rstrip("%"))
-    data = {"used_percent": percent, "free_bytes": avail_kb * 1024, "mount": fields[5]}
-    text = f"{percent}% used, {_human(avail_kb * 1024)} free on {fields[5]} (limit {limit:g}%)"
+    percent, free = usage.used_percent, usage.free_kb * 1024
+    data = {"used_percent": percent, "free_bytes": free, "mount": usage.mount}
+    text = f"{percent}% used, {_human(free)} free on {usage.mount} (limit {limit:g}%)"
     return Check(path, "ok" if percent <= limit else "failed", text, data)
 
 

@@ -1,9 +1,12 @@
 """Golden outputs: each host script paired with the parser of its output, pinned by fixtures.
 
 tests/unit/golden/SCRIPT[.CASE].out is what SCRIPT.sh printed on a real host (README, "Host scripts");
-SCRIPT[.CASE].json is what its parser makes of it. A parser change that changes the facts fails here; when
-the change is meant, `SHAKEDOWN_GOLDEN=update pytest tests/unit/test_golden.py` rewrites the .json files
-(review their diff like code).
+SCRIPT[.CASE].json is what its parser makes of it. FORMAT[.CASE].out is the output of a command several
+scripts run (df, docker inspect), read by its one parser in orchestrator/ops/parsers.
+
+A parser change that changes the facts fails here; when the change is meant,
+`SHAKEDOWN_GOLDEN=update pytest tests/unit/test_golden.py` rewrites the .json files (review their diff
+like code).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
+from orchestrator.ops.parsers import df
 from orchestrator.ops.prune import dryrun, pruning, scripts, stuck
 from orchestrator.ops.triage import gather
 
@@ -90,6 +94,10 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "http_probes": lambda text: web.parse_answers(text, "--shakedown-5f0c2a9e7d41b3c8--", 3),
     "secretfiles": secretfiles.parse,
 }
+# Output formats that several scripts print, each with its one parser.
+FORMATS: dict[str, Callable[[str], Any]] = {
+    "df": lambda text: [df.parse_line(line) for line in text.splitlines()],
+}
 # Scripts whose output no parser reads, and why: adding a script means deciding which list it joins.
 UNPARSED = {
     "lease_release": "one word, returned as is", "sha256": "one word: the hash or ABSENT",
@@ -108,18 +116,18 @@ def test_every_host_script_is_paired_with_its_parser_or_says_why_not():
     names = [p.stem for p in PACKAGE.rglob("*.sh")]
     assert len(names) == len(set(names)), "host script names must be unique: fixtures are named for them"
     assert set(names) == set(PARSERS) | set(UNPARSED)
-    assert not set(PARSERS) & set(UNPARSED)
+    assert not set(PARSERS) & set(UNPARSED) and not set(FORMATS) & set(names)
 
 
-@pytest.mark.parametrize("script", sorted(PARSERS))
-def test_every_parser_has_a_golden_output(script):
-    assert any(case.split(".")[0] == script for case in CASES), f"no tests/unit/golden/{script}.out"
+@pytest.mark.parametrize("name", sorted({**PARSERS, **FORMATS}))
+def test_every_parser_has_a_golden_output(name):
+    assert any(case.split(".")[0] == name for case in CASES), f"no tests/unit/golden/{name}.out"
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_golden_output_parses_into_its_facts(case):
     text = (GOLDEN / f"{case}.out").read_text(encoding="utf-8")
-    facts = _plain(PARSERS[case.split(".")[0]](text))
+    facts = _plain({**PARSERS, **FORMATS}[case.split(".")[0]](text))
     expected = GOLDEN / f"{case}.json"
     if UPDATE:
         expected.write_text(json.dumps(facts, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ from orchestrator.errors import BadInput, InfraError
 from orchestrator.host import Host
 from orchestrator.ops.e2e import lease, scripts
 from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.parsers import df
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,13 @@ def parse(text: str) -> Seen:
             facts[kind] = rest.strip()
     return Seen(now=float(facts.get("NOW", "0") or 0), stack_dir="STACK_DIR" in facts, repo=facts.get("REPO", ""),
                 repo_error=facts.get("REPO_ERROR"), lease=facts.get("LEASE"), journal=facts.get("JOURNAL"),
-                writable=facts.get("WRITABLE"), free_kb=int(facts.get("FREE_KB") or 0),
+                writable=facts.get("WRITABLE"), free_kb=_free_kb(facts.get("DF", "")),
                 compose=facts.get("COMPOSE", ""), refs=refs)
+
+
+def _free_kb(line: str) -> int:
+    usage = df.parse_line(line)
+    return usage.free_kb if usage else 0
 
 
 def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str) -> Ready:

@@ -14,6 +14,7 @@ from typing import Any
 
 from orchestrator.host import Host
 from orchestrator.host.shellcmd import call, load
+from orchestrator.ops.parsers import df
 
 MARK = "=====SHAKEDOWN:"  # opens each section of gather.sh's output
 GATHER = load("orchestrator.ops.triage", "gather")  # see gather.sh for its arguments and sections
@@ -78,16 +79,13 @@ def _containers(text: str) -> list[dict[str, Any]]:
 
 def _disks(sections: dict[str, str]) -> list[dict[str, Any]]:
     found = []
-    for line in sections.get("df", "").splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[1].isdigit():
-            total, used, free = int(parts[1]), int(parts[2]), int(parts[3])
-            path = parts[5]
-            top = [f"{_size(int(size))} {where}" for size, where in
-                   (ln.split("\t", 1) for ln in sections.get(f"top {path}", "").splitlines() if "\t" in ln)
-                   if size.isdigit()]
-            found.append({"path": path, "used_percent": round(100 * used / max(1, used + free)),
-                          "free_gib": round(free / 2**20, 1), "total_gib": round(total / 2**20, 1), "top": top})
+    for usage in filter(None, map(df.parse_line, sections.get("df", "").splitlines())):
+        used, free, path = usage.used_kb, usage.free_kb, usage.mount
+        top = [f"{_size(int(size))} {where}" for size, where in
+               (ln.split("\t", 1) for ln in sections.get(f"top {path}", "").splitlines() if "\t" in ln)
+               if size.isdigit()]
+        found.append({"path": path, "used_percent": round(100 * used / max(1, used + free)),
+                      "free_gib": round(free / 2**20, 1), "total_gib": round(usage.total_kb / 2**20, 1), "top": top})
     return found
 
 

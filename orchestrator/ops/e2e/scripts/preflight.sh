@@ -1,7 +1,7 @@
 #!/bin/sh
 # Read-only: everything preflight checks before an e2e changes anything, in one round trip.
 # Args: $1 state_dir, $2 stack_dir, $3 repo ("" = the stack checkout's origin), $4 branch.
-# Out:  NOW epoch, STACK_DIR ok, REPO url, LEASE json, JOURNAL first entry, WRITABLE dir, FREE_KB n,
+# Out:  NOW epoch, STACK_DIR ok, REPO url, LEASE json, JOURNAL first entry, WRITABLE dir, DF <df -Pk's line>,
 #       COMPOSE cli, REF commit<TAB>ref | REPO_ERROR text; each only when it applies (ops/e2e/preflight.py parse).
 state=$1 stack=$2 repo=$3 branch=$4
 echo "NOW $(date +%s)"
@@ -12,7 +12,7 @@ if [ -e "$state/lease.json" ]; then printf 'LEASE '; tr -d '\n' < "$state/lease.
 if [ -e "$state/journal.jsonl" ]; then printf 'JOURNAL '; head -n 1 "$state/journal.jsonl" | tr -d '\n'; echo; fi
 d=$state; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
 [ -w "$d" ] && echo "WRITABLE $d"
-echo "FREE_KB $(df -Pk -- "$d" | awk 'NR == 2 {print $4}')"
+echo "DF $(df -Pk -- "$d" | tail -n 1)"
 if docker compose version >/dev/null 2>&1; then echo "COMPOSE docker compose"
 elif command -v docker-compose >/dev/null 2>&1; then echo "COMPOSE docker-compose"; fi
 if [ -n "$repo" ]; then

@@ -4,7 +4,8 @@
 # stat_field/started/alive: a process from /proc, named by pid and start time (a recycled pid differs).
 # holders LOCK: who holds the lock (from /proc/locks, which every user can read, falling back to open file
 #   descriptors); prints HOLDER <pid> <age s> <start ticks> <command>.
-# disk WHEN SECONDS: the disk figures, each bounded (a hung engine must not hang us); prints DF and SDF lines.
+# disk WHEN SECONDS: the disk figures, each bounded (a hung engine must not hang us); prints DF <when> <root>
+#   <df -Pk's line> and SDF <when> <docker system df row> lines.
 stat_field() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"; }  # after "(comm) "
 started() { stat_field "$1" 20; }  # start time in ticks since boot: with the pid, names one process
 alive() { st=$(stat_field "$1" 1) && [ -n "$st" ] && [ "$st" != Z ]; }  # a zombie has ended
@@ -32,7 +33,7 @@ holders() {
 disk() {
   root=$(timeout -k 2 "$2" docker info --format '{{.DockerRootDir}}' 2>/dev/null) || root=
   if [ -n "$root" ]; then
-    echo "DF $1 $root $(df -Pk -- "$root" 2>/dev/null | awk 'NR == 2 {print $2, $3, $4}')"
+    echo "DF $1 $root $(df -Pk -- "$root" 2>/dev/null | tail -n 1)"
     timeout -k 2 "$2" docker system df --format '{{.Type}}|{{.TotalCount}}|{{.Size}}|{{.Reclaimable}}' 2>/dev/null \
       | sed "s/^/SDF $1 /"
   else
