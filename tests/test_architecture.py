@@ -63,3 +63,4 @@ def test_hosts_fan_out_in_one_place():
 def test_df_output_is_read_in_one_place():
     """Every script's `df -Pk` line goes through ops/parsers/df.py (its Capacity column ends in %)."""
     assert homes(r'rstrip\("%"\)|1024-blocks') == {"ops/parsers/df.py"}
+

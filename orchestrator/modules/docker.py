@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from orchestrator.errors import tail
 from orchestrator.host import Host
 from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.parsers import docker_inspect
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -60,26 +60,14 @@ class ContainersModule(Module):
 
 def summaries(text: str) -> list[dict[str, Any]]:
     """containers.sh's answer (docker inspect's JSON array): what the checks need of each container."""
-    return [_summarise(c) for c in json.loads(text or "[]")]
+    return [_summarise(c) for c in docker_inspect.containers(text or "[]")]
 
 
-def _summarise(raw: dict[str, Any]) -> dict[str, Any]:
-    state = raw.get("State") or {}
-    health = state.get("Health") or {}
-    log = health.get("Log") or []
-    labels = (raw.get("Config") or {}).get("Labels") or {}
-    return {
-        "name": str(raw.get("Name", "")).lstrip("/"),
-        "id": str(raw.get("Id", ""))[:12],
-        "service": labels.get(SERVICE_LABEL, ""),
-        "image": (raw.get("Config") or {}).get("Image", ""),
-        "image_id": raw.get("Image", ""),
-        "state": state.get("Status", "unknown"),
-        "exit_code": state.get("ExitCode"),
-        "health": health.get("Status"),  # None when the image/compose declares no healthcheck
-        "health_output": (log[-1].get("Output") or "").strip() if log else "",
-        "restarts": raw.get("RestartCount", 0),
-    }
+def _summarise(c: docker_inspect.Container) -> dict[str, Any]:
+    # health is None when the image/compose declares no healthcheck
+    return {"name": c.name, "id": c.id[:12], "service": c.service, "image": c.image, "image_id": c.image_id,
+            "state": "unknown" if c.state is None else c.state, "exit_code": c.exit_code, "health": c.health,
+            "health_output": c.health_output, "restarts": c.restarts}
 
 
 def _service_check(service: str, containers: list[dict[str, Any]], project: str, max_restarts: int) -> Check:

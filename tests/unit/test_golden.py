@@ -23,7 +23,7 @@ import pytest
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
-from orchestrator.ops.parsers import df
+from orchestrator.ops.parsers import df, docker_inspect
 from orchestrator.ops.prune import dryrun, pruning, scripts, stuck
 from orchestrator.ops.triage import gather
 
@@ -97,6 +97,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
 # Output formats that several scripts print, each with its one parser.
 FORMATS: dict[str, Callable[[str], Any]] = {
     "df": lambda text: [df.parse_line(line) for line in text.splitlines()],
+    "docker_inspect": docker_inspect.containers,
 }
 # Scripts whose output no parser reads, and why: adding a script means deciding which list it joins.
 UNPARSED = {

@@ -14,7 +14,7 @@ from typing import Any
 
 from orchestrator.host import Host
 from orchestrator.host.shellcmd import call, load
-from orchestrator.ops.parsers import df
+from orchestrator.ops.parsers import df, docker_inspect
 
 MARK = "=====SHAKEDOWN:"  # opens each section of gather.sh's output
 GATHER = load("orchestrator.ops.triage", "gather")  # see gather.sh for its arguments and sections
@@ -62,19 +62,12 @@ def facts(sections: dict[str, str], expected: list[str]) -> dict[str, Any]:
 
 def _containers(text: str) -> list[dict[str, Any]]:
     try:
-        items = json.loads(text)
+        found = docker_inspect.containers(text)
     except ValueError:
-        return []
-    found = []
-    for item in items if isinstance(items, list) else []:
-        state, health = item.get("State", {}), (item.get("State", {}).get("Health") or {})
-        log = health.get("Log") or [{}]
-        found.append({"name": item.get("Name", "").lstrip("/"),
-                      "service": (item.get("Config", {}).get("Labels") or {}).get("com.docker.compose.service", ""),
-                      "state": state.get("Status", ""), "health": health.get("Status", "none"),
-                      "last_check": (log[-1].get("Output") or "").strip()[-300:],
-                      "restarts": int(item.get("RestartCount", 0)), "exit_code": state.get("ExitCode")})
-    return found
+        return []  # docker's error instead of JSON: the bundle's inspect file says what it was
+    return [{"name": c.name, "service": c.service, "state": c.state or "",
+             "health": "none" if c.health is None else c.health, "last_check": c.health_output[-300:],
+             "restarts": c.restarts, "exit_code": c.exit_code} for c in found]
 
 
 def _disks(sections: dict[str, str]) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 # Read-only facts restore is verified against. Secret values are hashed here with a per-run salt and never
 # printed. A journal keeps this script's text and re-runs it on restore, so its output lines never change.
 # Args: $1 stack_dir, $2 project, $3 salt, then config files, `--secrets` secret files, `--data` data dirs.
-# Out:  HEAD, DIRTY, FILE, SECRET, SECRETS_UNREADABLE, DATA, CONT, VOL, DOCKER_ERROR lines (ops/e2e/baseline.py parse).
+# Out:  HEAD, DIRTY, FILE, SECRET, SECRETS_UNREADABLE, DATA, CONT, VOL, DOCKER_ERROR lines
+#       (ops/e2e/baseline.py parse; CONT: ops/parsers/docker_inspect.py parse_brief).
 stack=$1 project=$2 salt=$3; shift 3
 echo "HEAD $(git -C "$stack" rev-parse HEAD 2>/dev/null || echo none)"
 dirty=$(git -C "$stack" --no-optional-locks status --porcelain --untracked-files=no 2>&1 | sha256sum)
