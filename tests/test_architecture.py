@@ -64,3 +64,7 @@ def test_df_output_is_read_in_one_place():
     """Every script's `df -Pk` line goes through ops/parsers/df.py (its Capacity column ends in %)."""
     assert homes(r'rstrip\("%"\)|1024-blocks') == {"ops/parsers/df.py"}
 
+
+def test_docker_inspect_output_is_read_in_one_place():
+    """Every `docker inspect` JSON we read (the host scripts', the lab's) goes through ops/parsers/docker_inspect.py."""
+    assert homes(r'"State"|"RestartCount"|"Health"') == {"ops/parsers/docker_inspect.py"}
