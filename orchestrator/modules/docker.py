@@ -11,7 +11,6 @@ from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.ops.parsers import docker_inspect
 
 PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
 _INSPECT = load("orchestrator.modules", "containers")  # list and inspect in one round trip
 
 

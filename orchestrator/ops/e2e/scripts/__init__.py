@@ -10,9 +10,7 @@ fixed, script: a name stays once it has been used, even if its file is renamed.
 
 from __future__ import annotations
 
-from orchestrator.host.shellcmd import call, load
-
-__all__ = ["BY_NAME", "call"]  # call is re-exported: modules use scripts.call
+from orchestrator.host.shellcmd import call, load  # noqa: F401  (call re-exported: modules use scripts.call)
 
 
 def _sh(name: str) -> str:
