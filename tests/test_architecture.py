@@ -58,3 +58,13 @@ def test_hosts_fan_out_in_one_place():
     """The engine's bounded executor is the one fan-out over inventory hosts (the lab starts its own
     daemons in parallel, which is not a run over hosts)."""
     assert homes(r"ThreadPoolExecutor\(") - {"lab/fleet.py"} == {"engine/__init__.py"}
+
+
+def test_df_output_is_read_in_one_place():
+    """Every script's `df -Pk` line goes through ops/parsers/df.py (its Capacity column ends in %)."""
+    assert homes(r'rstrip\("%"\)|1024-blocks') == {"ops/parsers/df.py"}
+
+
+def test_docker_inspect_output_is_read_in_one_place():
+    """Every `docker inspect` JSON we read (the host scripts', the lab's) goes through ops/parsers/docker_inspect.py."""
+    assert homes(r'"State"|"RestartCount"|"Health"') == {"ops/parsers/docker_inspect.py"}

@@ -27,30 +27,17 @@ from orchestrator.cancel import CANCEL
 from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import BadInput, Cancelled, CommandError, CommandTimeout, HostUnreachable, InfraError
 from orchestrator.host import sshconn
+from orchestrator.host.shellcmd import call, load
 
 KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (timeout -k)
 TIMEOUT_CODES = (124, 137)  # GNU/busybox timeout: 124 after SIGTERM, 128+9 after SIGKILL
 NONINTERACTIVE_ENV = {"LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"}
-# Atomic replace, done on the host so mode and owner are kept and readers never see half a file.
-# Runs the command in the background only to learn its pid, so that cancel() can end it on the host:
-# closing an SSH channel does not stop the remote process (design.md's first trap).
-_TRACK = ('f=$1; shift; trap \'rm -f -- "$f"\' EXIT; trap "exit 143" HUP INT TERM; '
-          '"$@" </dev/null & pid=$!; echo "$pid" > "$f"; wait "$pid"')
-_FINALIZE = r"""
-set -eu
-src=$1 dst=$2 mode=$3
-tmp="$(dirname -- "$dst")/.$(basename -- "$dst").shakedown.$$"
-trap 'rm -f -- "$tmp" "$src"' EXIT
-(umask 077 && cat -- "$src" > "$tmp")
-if [ -e "$dst" ]; then
-  chmod "$(stat -c %a -- "$dst")" "$tmp"
-  owner=$(stat -c %u:%g -- "$dst")
-  if [ "$owner" != "$(stat -c %u:%g -- "$tmp")" ]; then chown "$owner" "$tmp"; fi
-elif [ -n "$mode" ]; then
-  chmod "$mode" "$tmp"
-fi
-mv -f -- "$tmp" "$dst"
-"""
+# Our own host scripts (each file says its arguments and output): the wrapper of every command, write_file's
+# atomic replace, cancel()'s kill, sha256.
+_TRACK = load("orchestrator.host", "track")
+_FINALIZE = load("orchestrator.host", "finalize")
+_CANCEL = load("orchestrator.host", "cancel")
+_SHA256 = load("orchestrator.host", "sha256")
 
 
 @dataclass(frozen=True)
@@ -158,8 +145,7 @@ class Host:
             pidfiles = sorted(self._running)
         if not pidfiles or self._conn is None:
             return
-        files = " ".join(shlex.quote(f) for f in pidfiles)
-        kill = f"for f in {files}; do [ -s \"$f\" ] && kill -TERM \"$(cat \"$f\")\" 2>/dev/null; done; true"
+        kill = call(_CANCEL, *pidfiles)
         if self.spec.get("ansible_become"):
             kill = f"sudo -n sh -c {shlex.quote(kill)}"
         # Best effort: if this fails, the host-side timeout still bounds the command.
@@ -190,9 +176,7 @@ class Host:
 
     def sha256(self, path: str, *, timeout: float | None = None) -> str | None:
         """sha256 computed on the host (content never crosses the wire); None when the file is absent."""
-        q = shlex.quote(path)
-        # Hash stdin: with a file argument sha256sum escapes names holding '\\' or newlines in its output.
-        out = self.run(f"if [ -e {q} ]; then sha256sum < {q}; else echo ABSENT; fi", timeout=timeout).stdout
+        out = self.run(call(_SHA256, path), timeout=timeout).stdout
         first = out.split()[0] if out.split() else ""
         return None if first == "ABSENT" else first
 
@@ -203,9 +187,7 @@ class Host:
         staging = f"/tmp/.shakedown-{secrets.token_hex(8)}"
         self._upload_private(data, staging)
         mode_arg = format(mode, "o") if mode is not None else ""
-        args = " ".join(shlex.quote(a) for a in (staging, path, mode_arg))
-        script = f"sh -c {shlex.quote(_FINALIZE)} finalize {args}"
-        self.run(script, timeout=timeout)
+        self.run(call(_FINALIZE, staging, path, mode_arg), timeout=timeout)
 
     def put(self, local: str | os.PathLike[str], remote: str) -> None:
         self.connect()

@@ -1,8 +1,26 @@
-"""Building the command lines our host-side scripts run as: every value a quoted argument, never syntax."""
+"""Our host-side scripts and the command lines that run them: every value a quoted argument, never syntax.
+
+Each script is a POSIX sh file shipped in the package beside the code that parses its output (README, "Host
+scripts"), so shellcheck can read it. A host gets the script's text with `sh -c`: nothing is installed there.
+"""
 
 from __future__ import annotations
 
+import re
 import shlex
+from importlib import resources
+
+SHEBANG = "#!/bin/sh\n"
+# The file's opening comment says what the script takes and prints, for its reader: the host needs none of it.
+_HEADER = re.compile(r"\A#!/bin/sh\n(?:#[^\n]*\n)*")
+
+
+def load(package: str, name: str) -> str:
+    """The text of host script NAME.sh shipped in `package`, as we send it (its header left out)."""
+    text = resources.files(package).joinpath(f"{name}.sh").read_text(encoding="utf-8")
+    if not text.startswith(SHEBANG):
+        raise ValueError(f"{package}/{name}.sh: a host script starts with {SHEBANG!r} (POSIX sh, no bashisms)")
+    return _HEADER.sub("", text, count=1)
 
 
 def call(script: str, *args: str) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.ops.parsers import docker_inspect
+
 from .dockerd import docker
 from .errors import EXIT_INFRA, LabError
 from .prereqs import compose_command
@@ -59,20 +61,10 @@ def containers(host: LabHost) -> list[Container]:
     ids = docker(host, "ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}").stdout
     if not ids.split():
         return []
-    found = []
     # check=False: a container removed between ps and inspect is simply not listed.
-    for item in json.loads(docker(host, "inspect", *ids.split(), check=False).stdout or "[]"):
-        state = item["State"]
-        checks = (state.get("Health") or {}).get("Log") or [{}]
-        found.append(Container(
-            id=item["Id"],
-            name=item["Name"].lstrip("/"),
-            service=item["Config"]["Labels"].get("com.docker.compose.service", ""),
-            state=state.get("Status", ""),
-            health=(state.get("Health") or {}).get("Status", ""),
-            last_check=(checks[-1].get("Output") or "").strip()[-200:],
-        ))
-    return found
+    inspected = docker_inspect.containers(docker(host, "inspect", *ids.split(), check=False).stdout or "[]")
+    return [Container(id=c.id, name=c.name, service=c.service, state=c.state or "", health=c.health or "",
+                      last_check=c.health_output[-200:]) for c in inspected]
 
 
 def describe(found: list[Container]) -> str:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import shlex
 from typing import Any
 
 from orchestrator.errors import tail
 from orchestrator.host import Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.parsers import docker_inspect
 
 PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-# List and inspect in one round trip; `docker inspect` with no ids would fail, hence the guard.
-_INSPECT = ('ids=$(docker ps -aq --no-trunc --filter label={label}={project}) || exit 3; '
-            'if [ -z "$ids" ]; then echo "[]"; else docker inspect $ids; fi')
+_INSPECT = load("orchestrator.modules", "containers")  # list and inspect in one round trip
 
 
 class DockerEngineModule(Module):
@@ -47,11 +44,11 @@ class ContainersModule(Module):
         a = self.with_defaults(args)
         if not a["expected"]:
             return Outcome("skipped", "no expected services declared for this host")
-        cmd = _INSPECT.format(label=PROJECT_LABEL, project=shlex.quote(a["project"]))
-        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        result = host.run(call(_INSPECT, f"{PROJECT_LABEL}={a['project']}"),
+                          timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if not result.ok:
             return Outcome("failed", f"cannot list containers of {a['project']}: {tail(result.stderr, lines=2)}")
-        containers = [_summarise(c) for c in json.loads(result.stdout or "[]")]
+        containers = summaries(result.stdout)
         checks = [_service_check(svc, containers, a["project"], a["max_restarts"]) for svc in a["expected"]]
         checks += [Check(f"unexpected {c['name']}", "failed",
                          f"container {c['name']} (service {c['service'] or '?'}) is {c['state']} but "
@@ -60,23 +57,16 @@ class ContainersModule(Module):
         return Outcome.from_checks(checks, {"containers": containers})
 
 
-def _summarise(raw: dict[str, Any]) -> dict[str, Any]:
-    state = raw.get("State") or {}
-    health = state.get("Health") or {}
-    log = health.get("Log") or []
-    labels = (raw.get("Config") or {}).get("Labels") or {}
-    return {
-        "name": str(raw.get("Name", "")).lstrip("/"),
-        "id": str(raw.get("Id", ""))[:12],
-        "service": labels.get(SERVICE_LABEL, ""),
-        "image": (raw.get("Config") or {}).get("Image", ""),
-        "image_id": raw.get("Image", ""),
-        "state": state.get("Status", "unknown"),
-        "exit_code": state.get("ExitCode"),
-        "health": health.get("Status"),  # None when the image/compose declares no healthcheck
-        "health_output": (log[-1].get("Output") or "").strip() if log else "",
-        "restarts": raw.get("RestartCount", 0),
-    }
+def summaries(text: str) -> list[dict[str, Any]]:
+    """containers.sh's answer (docker inspect's JSON array): what the checks need of each container."""
+    return [_summarise(c) for c in docker_inspect.containers(text or "[]")]
+
+
+def _summarise(c: docker_inspect.Container) -> dict[str, Any]:
+    # health is None when the image/compose declares no healthcheck
+    return {"name": c.name, "id": c.id[:12], "service": c.service, "image": c.image, "image_id": c.image_id,
+            "state": "unknown" if c.state is None else c.state, "exit_code": c.exit_code, "health": c.health,
+            "health_output": c.health_output, "restarts": c.restarts}
 
 
 def _service_check(service: str, containers: list[dict[str, Any]], project: str, max_restarts: int) -> Check:

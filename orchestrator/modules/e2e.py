@@ -17,6 +17,7 @@ from orchestrator.errors import InfraError
 from orchestrator.host import Host
 from orchestrator.modules.base import Module, Outcome, Param, TaskContext
 from orchestrator.ops.e2e import lease, testrun
+from orchestrator.ops.e2e.deploy import parse as parse_deployed
 from orchestrator.ops.e2e.journal import Command, script
 from orchestrator.ops.e2e.session import Session, Step
 
@@ -136,12 +137,10 @@ class DeployBranch(SessionModule):
         protect, deploy = self.steps(session, args)
         session.apply(protect)
         result = session.apply(deploy)
-        found = dict(line.split(" ", 1) for line in (result.stdout if result else "").splitlines()
-                     if line.startswith(("COMMIT ", "VERSION ")))
-        commit, version = found.get("COMMIT", "").strip(), found.get("VERSION", "").strip()
-        built = sorted({line.split()[1] for line in (result.stdout if result else "").splitlines()
-                        if line.startswith("IMAGE ")} - {c["image"] for c in session.facts.get(
-                            session.cfg.host, {}).get("containers", {}).values()})
+        deployed = parse_deployed(result.stdout if result else "")
+        commit, version = deployed.commit, deployed.version
+        baseline = {c["image"] for c in session.facts.get(session.cfg.host, {}).get("containers", {}).values()}
+        built = sorted(set(deployed.images) - baseline)
         if built and not session.dry_run:
             session.journal.mutation("images built by the branch", session.cfg.host, undo=[], cleanup=[
                 script(session.cfg.host, "DROP_IMAGES", *built, timeout=120, title="remove the branch's images")])

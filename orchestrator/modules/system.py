@@ -7,11 +7,12 @@ import time
 from typing import Any
 
 from orchestrator.host import Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.parsers import df
 from orchestrator.ops.prune import stuck
 
-# One df per path so that one bad path does not hide the others; runs in a single round trip.
-_DF_SCRIPT = 'for p in "$@"; do printf "%s\\t" "$p"; df -Pk -- "$p" 2>&1 | tail -n 1; done'
+_DF_SCRIPT = load("orchestrator.modules", "disk")  # one df per path: see disk.sh
 
 
 class PingModule(Module):
@@ -58,23 +59,27 @@ class DiskModule(Module):
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
         paths = [str(p) for p in a["paths"]]
-        cmd = f"sh -c {shlex.quote(_DF_SCRIPT)} df " + " ".join(shlex.quote(p) for p in paths)
-        result = host.run(cmd, timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
-        checks = [_disk_check(line, a["max_used_percent"]) for line in result.stdout.splitlines() if "\t" in line]
+        result = host.run(call(_DF_SCRIPT, *paths), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        checks = disk_checks(result.stdout, a["max_used_percent"])
         if not checks:
             return Outcome("failed", f"df gave no output: {result.stderr.strip()}")
         usage = {c.name: c.data for c in checks}
         return Outcome.from_checks(checks, {"usage": usage})
 
 
+def disk_checks(text: str, limit: float) -> list[Check]:
+    """disk.sh's answer: one check per path, failed when fuller than `limit` percent or when df failed."""
+    return [_disk_check(line, limit) for line in text.splitlines() if "\t" in line]
+
+
 def _disk_check(line: str, limit: float) -> Check:
     path, _, rest = line.partition("\t")
-    fields = rest.split()
-    if len(fields) < 6 or not fields[4].rstrip("%").isdigit():
+    usage = df.parse_line(rest)
+    if usage is None:
         return Check(path, "failed", f"df failed: {rest.strip()}")
-    avail_kb, percent = int(fields[3]), int(fields[4].rstrip("%"))
-    data = {"used_percent": percent, "free_bytes": avail_kb * 1024, "mount": fields[5]}
-    text = f"{percent}% used, {_human(avail_kb * 1024)} free on {fields[5]} (limit {limit:g}%)"
+    percent, free = usage.used_percent, usage.free_kb * 1024
+    data = {"used_percent": percent, "free_bytes": free, "mount": usage.mount}
+    text = f"{percent}% used, {_human(free)} free on {usage.mount} (limit {limit:g}%)"
     return Check(path, "ok" if percent <= limit else "failed", text, data)
 
 

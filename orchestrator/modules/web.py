@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import shlex
 from typing import Any
 
 from orchestrator.config.settings import probe_problems
 from orchestrator.host import Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 
 BODY_LIMIT = 65536
-# One host-side script for all host probes: one round trip whatever their number.
-_HOST_PROBE = r"""
-b=$(mktemp) || exit 3
-trap 'rm -f "$b"' EXIT
-if command -v curl >/dev/null 2>&1; then
-  code=$(curl -sS --max-time "$2" -o "$b" -w '%{http_code}' -- "$1" 2>&1) || code="ERR $code"
-else
-  wget -q -T "$2" -O "$b" -- "$1" 2>/dev/null && code=200 || code="ERR wget exit $? (non-2xx or unreachable)"
-fi
-printf '%s %s\n' "$3" "$code"
-head -c {limit} "$b"
-""".replace("{limit}", str(BODY_LIMIT))
+_HOST_PROBE = load("orchestrator.modules", "http_probes")  # one probe from the host: see http_probes.sh
 
 
 class HttpProbesModule(Module):
@@ -72,16 +61,23 @@ def _from_host(host: Host, probes: list[dict[str, Any]], ctx: TaskContext) -> di
     if not probes:
         return {}
     boundary = f"--shakedown-{secrets.token_hex(8)}--"
-    parts = [f"echo {boundary}; sh -c {shlex.quote(_HOST_PROBE)} probe {shlex.quote(p['url'])} "
-             f"{p['timeout']} {i}" for i, p in enumerate(probes)]
+    # All probes in one round trip, each answer after a boundary line.
+    parts = [f"echo {boundary}; {call(_HOST_PROBE, p['url'], str(p['timeout']), str(i), str(BODY_LIMIT))}"
+             for i, p in enumerate(probes)]
     budget = sum(p["timeout"] for p in probes) + 5
     result = host.run("; ".join(parts), timeout=ctx.deadline.timeout(budget), warn=True)
-    answers: dict[int, tuple[int | str, str]] = {id(p): ("ERR no answer from host", "") for p in probes}
-    for chunk in result.stdout.split(boundary + "\n")[1:]:
+    answers = parse_answers(result.stdout, boundary, len(probes))
+    return {id(p): answer for p, answer in zip(probes, answers, strict=True)}
+
+
+def parse_answers(text: str, boundary: str, count: int) -> list[tuple[int | str, str]]:
+    """The host probes' answers in order, each (status code or "ERR reason", body), after boundary lines."""
+    answers: list[tuple[int | str, str]] = [("ERR no answer from host", "")] * count
+    for chunk in text.split(boundary + "\n")[1:]:
         head, _, body = chunk.partition("\n")
         index, _, code = head.partition(" ")
-        if index.isdigit() and int(index) < len(probes):
-            answers[id(probes[int(index)])] = (int(code) if code.isdigit() else code, body)
+        if index.isdigit() and int(index) < count:
+            answers[int(index)] = (int(code) if code.isdigit() else code, body)
     return answers
 
 

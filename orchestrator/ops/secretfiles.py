@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 
 from orchestrator import redact
 from orchestrator.config.inventory import HostSpec
-from orchestrator.host import Host
+from orchestrator.host import Host, shellcmd
+
+_READ = shellcmd.load("orchestrator.ops", "secretfiles")  # one round trip for all of a host's secret files
 
 
 def paths(spec: HostSpec) -> list[str]:
@@ -26,8 +27,7 @@ def load(host: Host, files: list[str]) -> dict[str, str]:
     """KEY -> value from every readable file (one round trip); unreadable files are skipped, not fatal."""
     if not files:
         return {}
-    quoted = " ".join(shlex.quote(f) for f in files)
-    out = host.run(f"for f in {quoted}; do [ -r \"$f\" ] && cat -- \"$f\"; echo; done", timeout=30, warn=True).stdout
+    out = host.run(shellcmd.call(_READ, *files), timeout=30, warn=True).stdout
     found = {k: v for k, v in parse(out).items() if worth_hiding(k, v)}
     redact.register(found)
     return found

@@ -73,8 +73,8 @@ def test_dry_run_follows_the_engines_rules():
 
 
 def test_disk_figures_parse_and_report_the_gain():
-    lines = ["DF before /var/lib/docker 1000 600 400", "SDF before Images|3|1.2GB|800MB (66%)",
-             "DF after /var/lib/docker 1000 500 500", "SDF after Images|1|400MB|0B (0%)"]
+    lines = ["DF before /var/lib/docker /dev/vda 1000 600 400 60% /", "SDF before Images|3|1.2GB|800MB (66%)",
+             "DF after /var/lib/docker /dev/vda 1000 500 500 50% /", "SDF after Images|1|400MB|0B (0%)"]
     figures = disk.parse(lines)
     assert figures["before"]["free_kb"] == 400 and figures["after"]["system_df"][0]["size"] == "400MB"
     record = disk.record(figures, 800_000_000)

@@ -17,6 +17,7 @@ from typing import Any
 from orchestrator.host import Host
 from orchestrator.ops.e2e import scripts
 from orchestrator.ops.e2e.config import Peer, StackConfig
+from orchestrator.ops.parsers import docker_inspect
 
 Facts = dict[str, Any]
 
@@ -57,9 +58,8 @@ def parse(text: str) -> Facts:
         elif kind == "SECRETS_UNREADABLE":
             facts["secrets"][rest.strip()] = None
         elif kind == "CONT":
-            name, service, state, health, image, ref = rest.split(" ", 5)
-            facts["containers"][name.lstrip("/")] = {"service": service, "state": state, "health": health,
-                                                      "image": image, "image_name": ref}
+            name, container = docker_inspect.parse_brief(rest)
+            facts["containers"][name] = container
         elif kind == "VOL":
             name, created, mountpoint = [*rest.split(" ", 2), "", ""][:3]
             facts["volumes"][name] = {"created": created, "mountpoint": mountpoint}

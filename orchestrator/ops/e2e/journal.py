@@ -32,14 +32,14 @@ class Command:
     timeout: float
     title: str
     env: dict[str, str] = field(default_factory=dict)
-    script: str = ""  # a name in orchestrator/e2e/scripts.py
+    script: str = ""  # a name in ops/e2e/scripts (scripts.BY_NAME)
     args: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         if not self.script:
             return self.command
-        body = getattr(scripts, self.script, None)
-        if not (self.script.isupper() and isinstance(body, str)):
+        body = scripts.BY_NAME.get(self.script)
+        if body is None:
             raise ValueError(f"unknown host script {self.script!r} in the journal")
         return scripts.call(body, *self.args)
 
@@ -83,7 +83,11 @@ class Journal:
 def read(host: Host, state_dir: str) -> list[dict[str, Any]]:
     """The entries of the unfinished journal ([] when there is none). A torn last line (the writer died
     mid-append) is ignored: its mutation had not started."""
-    text = host.run(scripts.call(scripts.JOURNAL_READ, f"{state_dir}/journal.jsonl")).stdout
+    return parse(host.run(scripts.call(scripts.JOURNAL_READ, f"{state_dir}/journal.jsonl")).stdout)
+
+
+def parse(text: str) -> list[dict[str, Any]]:
+    """journal_read.sh's answer: the entries, a torn last line left out."""
     entries = []
     for line in text.splitlines():
         try:

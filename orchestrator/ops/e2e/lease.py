@@ -95,18 +95,30 @@ def read_local(state_dir: Path) -> tuple[Lease | None, bool]:
 
 
 def take(host: Host, state_dir: str, lease: Lease) -> None:
-    out = host.run(scripts.call(scripts.LEASE_TAKE, state_dir, lease.to_json())).stdout.strip()
-    if out == "TAKEN":
+    taken, holder = parse_take(host.run(scripts.call(scripts.LEASE_TAKE, state_dir, lease.to_json())).stdout)
+    if taken:
         return
-    holder = parse(out.removeprefix("HELD ").strip())
     who = holder.describe(lease.started) if holder else "an unreadable lease file"
     raise LeaseHeld(f"{host.name}: leased by {who}; not starting")
 
 
+def parse_take(text: str) -> tuple[bool, Lease | None]:
+    """lease_take.sh's answer: (taken, the holder's lease when another run holds it and its file is readable)."""
+    out = text.strip()
+    if out == "TAKEN":
+        return True, None
+    return False, parse(out.removeprefix("HELD ").strip())
+
+
 def status(host: Host, state_dir: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
     """The lease, the host's clock and the unfinished journal's first entry (None if none): one round trip."""
-    lines = host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",
-                                  f"{state_dir}/journal.jsonl")).stdout.splitlines()
+    return parse_status(host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",
+                                              f"{state_dir}/journal.jsonl")).stdout)
+
+
+def parse_status(text: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
+    """lease_read.sh's answer, as status() returns it."""
+    lines = text.splitlines()
     held = parse(lines[0]) if lines and lines[0].strip() else None
     now = next((float(ln.split()[1]) for ln in lines if ln.startswith("NOW ")), 0.0)
     first = next((ln.removeprefix("JOURNAL ") for ln in lines if ln.startswith("JOURNAL ")), None)

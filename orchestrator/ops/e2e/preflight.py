@@ -8,12 +8,13 @@ on any host has changed.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator.errors import BadInput, InfraError
 from orchestrator.host import Host
 from orchestrator.ops.e2e import lease, scripts
 from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.parsers import df
 
 
 @dataclass(frozen=True)
@@ -25,37 +26,66 @@ class Ready:
     stale: lease.Lease | None = None  # an expired lease with no journal behind it: safe to break
 
 
-def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str) -> Ready:
-    out = target.run(scripts.call(scripts.PREFLIGHT, cfg.state_dir, cfg.stack_dir, cfg.repo or "", branch))
+@dataclass(frozen=True)
+class Seen:
+    """What preflight.sh saw on the host, each fact None (or empty) when the host did not report it."""
+
+    now: float  # the host's clock
+    stack_dir: bool
+    repo: str
+    repo_error: str | None
+    lease: str | None  # the lease file's JSON line
+    journal: str | None  # the unfinished journal's first entry
+    writable: str | None  # the nearest existing directory at or above state_dir, when writable
+    free_kb: int
+    compose: str
+    refs: dict[str, str] = field(default_factory=dict)  # ref name -> commit
+
+
+def parse(text: str) -> Seen:
     facts: dict[str, str] = {}
     refs: dict[str, str] = {}
-    for line in out.stdout.splitlines():
+    for line in text.splitlines():
         kind, _, rest = line.partition(" ")
         if kind == "REF":
             commit, _, ref = rest.partition("\t")
             refs[ref.strip()] = commit.strip()
         else:
             facts[kind] = rest.strip()
+    return Seen(now=float(facts.get("NOW", "0") or 0), stack_dir="STACK_DIR" in facts, repo=facts.get("REPO", ""),
+                repo_error=facts.get("REPO_ERROR"), lease=facts.get("LEASE"), journal=facts.get("JOURNAL"),
+                writable=facts.get("WRITABLE"), free_kb=_free_kb(facts.get("DF", "")),
+                compose=facts.get("COMPOSE", ""), refs=refs)
+
+
+def _free_kb(line: str) -> int:
+    usage = df.parse_line(line)
+    return usage.free_kb if usage else 0
+
+
+def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str) -> Ready:
+    seen = parse(target.run(scripts.call(scripts.PREFLIGHT, cfg.state_dir, cfg.stack_dir, cfg.repo or "",
+                                         branch)).stdout)
     name = target.name
-    if "STACK_DIR" not in facts:
+    if not seen.stack_dir:
         raise BadInput(f"{name}: stack_dir {cfg.stack_dir} does not exist on the host")
-    repo = facts.get("REPO", "")
+    repo = seen.repo
     if not repo:
         raise BadInput(f"{name}: no stack_repo in the inventory and {cfg.stack_dir} has no git origin")
-    if "REPO_ERROR" in facts:
-        raise InfraError(f"{name}: cannot read {repo}: {facts['REPO_ERROR']}")
-    commit = refs.get(f"refs/heads/{branch}")
+    if seen.repo_error is not None:
+        raise InfraError(f"{name}: cannot read {repo}: {seen.repo_error}")
+    commit = seen.refs.get(f"refs/heads/{branch}")
     if not commit:
         raise BadInput(f"--branch {branch!r} does not exist in {repo} (as seen from {name})")
-    now = float(facts.get("NOW", "0") or 0)
-    stale = _free_to_borrow(name, facts, now)
-    if "WRITABLE" not in facts:
+    now = seen.now
+    stale = _free_to_borrow(name, seen, now)
+    if seen.writable is None:
         raise InfraError(f"{name}: cannot write state_dir {cfg.state_dir} (or the directory above it)")
-    free_mb = int(facts.get("FREE_KB") or 0) / 1024
+    free_mb = seen.free_kb / 1024
     if free_mb < cfg.min_free_mb:
         raise InfraError(f"{name}: only {free_mb:.0f} MB free at {cfg.state_dir}; e2e needs {cfg.min_free_mb:g} MB "
                          "(min_free_mb); clean up first (e.g. `invoke prune`)")
-    compose = cfg.compose_command or facts.get("COMPOSE", "")
+    compose = cfg.compose_command or seen.compose
     if not compose:
         raise InfraError(f"{name}: neither `docker compose` nor `docker-compose` is available on the host")
     for peer in cfg.peers:
@@ -63,15 +93,15 @@ def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str) -
     return Ready(now, repo, commit, compose, stale)
 
 
-def _free_to_borrow(name: str, facts: dict[str, str], now: float) -> lease.Lease | None:
-    if "JOURNAL" in facts:
-        first = facts["JOURNAL"]
-        run = lease.parse(facts.get("LEASE", ""))
+def _free_to_borrow(name: str, seen: Seen, now: float) -> lease.Lease | None:
+    if seen.journal is not None:
+        first = seen.journal
+        run = lease.parse(seen.lease or "")
         if lease.live(run, now) and run.run_id in first:
             raise lease.LeaseHeld(f"{name}: leased by {run.describe(now)}; not starting")
         raise InfraError(f"{name}: an earlier e2e did not finish restoring (journal {first[:120]}); "
                          f"run `invoke restore --host {name}` first")
-    held = lease.parse(facts.get("LEASE", ""))
+    held = lease.parse(seen.lease or "")
     if lease.live(held, now):
         raise lease.LeaseHeld(f"{name}: leased by {held.describe(now)}; not starting")
     return held

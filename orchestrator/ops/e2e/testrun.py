@@ -95,6 +95,14 @@ def _end(session: Session) -> None:
         session.target.run(scripts.call(scripts.TEST_KILL, session.run_dir), timeout=30)
 
 
+def parse_poll(text: str) -> tuple[int | None, bool, bytes]:
+    """test_poll.sh's answer: (exit code, None while it runs; whether the process is alive; the log's new bytes)."""
+    head, _, body = text.partition("\n")
+    _, rc_text, alive = [*head.split(), "-", "-", "0"][:3]
+    rc = int(rc_text) if rc_text.lstrip("-").isdigit() else None
+    return rc, alive == "1", base64.b64decode(body.strip() or b"")
+
+
 class _Follower:
     """Polls the host, streams new log bytes, and reconnects after a dropped connection."""
 
@@ -128,11 +136,9 @@ class _Follower:
                 self.echo(f"{host.name}: connection lost ({exc}); reconnecting")
                 self.reconnects += 1
                 CANCEL.wait(1.0)
-        head, _, body = out.stdout.partition("\n")
-        _, rc_text, alive = [*head.split(), "-", "-", "0"][:3]
-        self._consume(base64.b64decode(body.strip() or b""))
-        rc = int(rc_text) if rc_text.lstrip("-").isdigit() else None
-        return rc, alive == "1"
+        rc, alive, data = parse_poll(out.stdout)
+        self._consume(data)
+        return rc, alive
 
     def dead_since(self, started: float) -> bool:
         """The process is gone but no exit code yet: allow a moment for the wrapper to write it."""

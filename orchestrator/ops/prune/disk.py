@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from orchestrator.ops.parsers import df
 from orchestrator.run.results import CheckRecord
 
 # docker prints sizes with go-units (decimal: kB = 1000 B), e.g. "1.986MB", "0B", "12.3 GB".
@@ -27,10 +28,11 @@ def parse(lines: list[str]) -> dict[str, Any]:
         kind, _, rest = line.partition(" ")
         if kind == "DF":
             when, _, values = rest.partition(" ")
-            parts = values.split()
+            root, _, line = values.partition(" ")
             entry = figures.setdefault(when, {"system_df": []})
-            if len(parts) == 4:
-                entry.update(root=parts[0], total_kb=int(parts[1]), used_kb=int(parts[2]), free_kb=int(parts[3]))
+            usage = df.parse_line(line)
+            if usage is not None:
+                entry.update(root=root, total_kb=usage.total_kb, used_kb=usage.used_kb, free_kb=usage.free_kb)
         elif kind == "SDF":
             when, _, row = rest.partition(" ")
             kind_, count, size, reclaimable = ([*row.split("|"), "", "", ""])[:4]

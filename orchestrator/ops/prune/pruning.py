@@ -29,15 +29,21 @@ def prune(host: Host, lock: str, keep: str, lock_wait: float, step_timeout: floa
     budget = lock_wait + limit * len(steps) + 2 * min(limit, 30) + 30
     res = host.run(call(scripts.PRUNE, lock, str(math.ceil(lock_wait)), str(limit), f"{age}s", keep, *steps),
                    timeout=budget, warn=True)
-    lines = res.stdout.splitlines()
-    if res.exit_code == LOCK_BUSY or "LOCK_BUSY" in lines:
+    return outcome(res.stdout, res.stderr, res.exit_code, lock=lock, lock_wait=lock_wait, steps=steps, limit=limit)
+
+
+def outcome(stdout: str, stderr: str, exit_code: int, *, lock: str, lock_wait: float, steps: list[str],
+            limit: int) -> Pruned:
+    """prune.sh's answer: what happened to the lock and to each step, and the disk before and after."""
+    lines = stdout.splitlines()
+    if exit_code == LOCK_BUSY or "LOCK_BUSY" in lines:
         holders = [stuck.Proc("lock holder", int(p), int(a or 0), s, c) for p, a, s, c in
                    (ln.split(" ", 4)[1:] for ln in lines if ln.startswith("HOLDER ") and len(ln.split(" ", 4)) == 5)]
         who = "; ".join(p.describe() for p in holders) or "a process this user cannot see"
         return Pruned([CheckRecord("lock", "error", f"{lock} still held after {lock_wait:g}s by {who}; "
                                    "nothing pruned", data={"holders": [vars(p) for p in holders]})])
     if "LOCKED" not in lines:
-        return Pruned([CheckRecord("lock", "error", f"could not take {lock}: {(res.stdout + res.stderr)[-300:]}")])
+        return Pruned([CheckRecord("lock", "error", f"could not take {lock}: {(stdout + stderr)[-300:]}")])
     ran = step_records(lines, steps, limit)
     figures = disk.parse(lines)
     reclaimed = sum(int(r.data.get("bytes", 0)) for r in ran)

@@ -28,9 +28,13 @@ class Proc:
 
 def find(host: Host, lock: str, threshold: float, timeout: float | None = None) -> tuple[list[Proc], list[Proc]]:
     """(stuck, holders): stuck = holders older than `threshold` plus long-running prune processes."""
-    out = host.run(call(scripts.STUCK, lock, str(int(threshold))), timeout=timeout).stdout
+    return parse(host.run(call(scripts.STUCK, lock, str(int(threshold))), timeout=timeout).stdout, threshold)
+
+
+def parse(text: str, threshold: float) -> tuple[list[Proc], list[Proc]]:
+    """stuck.sh's answer as find() returns it."""
     holders, stuck = [], []
-    for line in out.splitlines():
+    for line in text.splitlines():
         kind, _, rest = line.partition(" ")
         if kind not in ("HOLDER", "PRUNE"):
             continue
@@ -50,8 +54,12 @@ def end(host: Host, procs: list[Proc]) -> dict[int, str]:
     if not procs:
         return {}
     args = [x for p in procs for x in (str(p.pid), p.start)]
-    out = host.run(call(scripts.KILL_PIDS, *args), timeout=15 * len(procs) + 10).stdout
-    return {int(pid): word for word, pid in (line.split() for line in out.splitlines() if line.strip())}
+    return parse_ended(host.run(call(scripts.KILL_PIDS, *args), timeout=15 * len(procs) + 10).stdout)
+
+
+def parse_ended(text: str) -> dict[int, str]:
+    """kill_pids.sh's answer: pid -> what became of it."""
+    return {int(pid): word for word, pid in (line.split() for line in text.splitlines() if line.strip())}
 
 
 def _age(seconds: int) -> str:

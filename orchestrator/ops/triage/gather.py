@@ -13,49 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.host import Host
-from orchestrator.host.shellcmd import call
+from orchestrator.host.shellcmd import call, load
+from orchestrator.ops.parsers import df, docker_inspect
 
-MARK = "=====SHAKEDOWN:"
-# $1 project ("" = none), $2 log lines, $3 stack_dir ("" = none), then disk paths, `--files`, config files,
-# `--urls`, probe URLs. Every docker call is bounded: a wedged engine must not hang an incident bundle.
-GATHER = r"""
-project=$1 lines=$2 stack=$3; shift 3
-sec() { echo "=====SHAKEDOWN:$1"; }
-paths=""; files=""; urls=""; mode=paths
-for a in "$@"; do
-  case "$a" in --files) mode=files; continue;; --urls) mode=urls; continue;; esac
-  case $mode in paths) paths="$paths
-$a";; files) files="$files
-$a";; urls) urls="$urls
-$a";; esac
-done
-if [ -n "$project" ]; then
-  ids=$(timeout 20 docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$project" 2>&1)
-  sec inspect
-  [ -n "$ids" ] && timeout 20 docker inspect $ids 2>&1
-  for id in $ids; do
-    name=$(timeout 10 docker inspect --format '{{.Name}}' "$id" 2>/dev/null | tr -d /)
-    sec "log $name"
-    timeout 20 docker logs --timestamps --tail "$lines" "$id" 2>&1
-  done
-fi
-sec df
-printf '%s\n' "$paths" | while IFS= read -r p; do [ -n "$p" ] && df -Pk -- "$p" | tail -n 1; done
-sec docker-df
-timeout 20 docker system df 2>&1
-printf '%s\n' "$paths" | while IFS= read -r p; do
-  [ -n "$p" ] || continue
-  sec "top $p"
-  timeout 15 du -x -d 1 -k -- "$p" 2>/dev/null | sort -rn | sed -n '2,6p'
-done
-if [ -n "$stack" ]; then sec version; cat -- "$stack/VERSION" 2>&1; fi
-printf '%s\n' "$files" | while IFS= read -r f; do [ -n "$f" ] && { sec "file $f"; cat -- "$f" 2>&1; }; done
-printf '%s\n' "$urls" | while IFS= read -r u; do
-  [ -n "$u" ] || continue
-  sec "http $u"
-  curl -sS --noproxy '*' --max-time 5 -w '\nHTTP %{http_code}\n' -- "$u" 2>&1 | head -c 20000
-done
-"""
+MARK = "=====SHAKEDOWN:"  # opens each section of gather.sh's output
+GATHER = load("orchestrator.ops.triage", "gather")  # see gather.sh for its arguments and sections
 
 
 @dataclass
@@ -100,33 +62,23 @@ def facts(sections: dict[str, str], expected: list[str]) -> dict[str, Any]:
 
 def _containers(text: str) -> list[dict[str, Any]]:
     try:
-        items = json.loads(text)
+        found = docker_inspect.containers(text)
     except ValueError:
-        return []
-    found = []
-    for item in items if isinstance(items, list) else []:
-        state, health = item.get("State", {}), (item.get("State", {}).get("Health") or {})
-        log = health.get("Log") or [{}]
-        found.append({"name": item.get("Name", "").lstrip("/"),
-                      "service": (item.get("Config", {}).get("Labels") or {}).get("com.docker.compose.service", ""),
-                      "state": state.get("Status", ""), "health": health.get("Status", "none"),
-                      "last_check": (log[-1].get("Output") or "").strip()[-300:],
-                      "restarts": int(item.get("RestartCount", 0)), "exit_code": state.get("ExitCode")})
-    return found
+        return []  # docker's error instead of JSON: the bundle's inspect file says what it was
+    return [{"name": c.name, "service": c.service, "state": c.state or "",
+             "health": "none" if c.health is None else c.health, "last_check": c.health_output[-300:],
+             "restarts": c.restarts, "exit_code": c.exit_code} for c in found]
 
 
 def _disks(sections: dict[str, str]) -> list[dict[str, Any]]:
     found = []
-    for line in sections.get("df", "").splitlines():
-        parts = line.split()
-        if len(parts) >= 6 and parts[1].isdigit():
-            total, used, free = int(parts[1]), int(parts[2]), int(parts[3])
-            path = parts[5]
-            top = [f"{_size(int(size))} {where}" for size, where in
-                   (ln.split("\t", 1) for ln in sections.get(f"top {path}", "").splitlines() if "\t" in ln)
-                   if size.isdigit()]
-            found.append({"path": path, "used_percent": round(100 * used / max(1, used + free)),
-                          "free_gib": round(free / 2**20, 1), "total_gib": round(total / 2**20, 1), "top": top})
+    for usage in filter(None, map(df.parse_line, sections.get("df", "").splitlines())):
+        used, free, path = usage.used_kb, usage.free_kb, usage.mount
+        top = [f"{_size(int(size))} {where}" for size, where in
+               (ln.split("\t", 1) for ln in sections.get(f"top {path}", "").splitlines() if "\t" in ln)
+               if size.isdigit()]
+        found.append({"path": path, "used_percent": round(100 * used / max(1, used + free)),
+                      "free_gib": round(free / 2**20, 1), "total_gib": round(usage.total_kb / 2**20, 1), "top": top})
     return found
 
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.host.shellcmd import load
 from orchestrator.lab import spec
 from orchestrator.paths import ROOT
 
@@ -20,20 +21,8 @@ ANSIBLE_VENV = BENCH_DIR / "ansible-venv"
 SSH_OPTS = ["-F", "/dev/null", "-i", str(spec.CLIENT_KEY), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
             "-o", f"UserKnownHostsFile={spec.KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"]
 
-# The commands `invoke check --host dev` runs on the host (playbooks/tasks/health.yml), batched: one round
-# trip is the physical near-limit for any tool. Each line stands alone: Ansible runs one task per line.
-CHECK_SCRIPT = r"""
-echo reachable
-docker version --format '{{.Server.Version}}'
-ids=$(docker ps -aq --no-trunc --filter label=com.docker.compose.project=sample); docker inspect $ids > /dev/null
-df -Pk / /var/lib/shakedown-lab/dev/stack
-cat /var/lib/shakedown-lab/dev/stack/VERSION
-curl -sS --max-time 5 http://127.0.0.1:18080/api/version
-curl -sS --max-time 5 -o /dev/null -w '%{http_code}\n' http://127.0.0.1:18081/
-curl -sS --max-time 5 http://127.0.0.1:18081/version.json
-ls /var/lib/shakedown-lab/dev/shakedown > /dev/null
-ps -eo pid=,etimes=,args= > /dev/null
-"""
+# `invoke check --host dev`'s commands as one batched script, one command a line (check.sh says why).
+CHECK_SCRIPT = load("orchestrator.procedures.bench", "check")
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,7 @@ def _cmd(n: int, title: str, command: Command) -> str:
     return f"{n}. {title}: [{command.host}] {_readable(command.line())}"
 
 
-_NAMES = {shlex.quote(v): f"<{k.lower()}.sh>" for k, v in vars(scripts).items()
-          if k.isupper() and isinstance(v, str) and v.startswith("\n")}
+_NAMES = {shlex.quote(text): f"<{name.lower()}.sh>" for name, text in scripts.BY_NAME.items()}
 
 
 def _readable(command: str) -> str:
