@@ -68,3 +68,9 @@ def test_df_output_is_read_in_one_place():
 def test_docker_inspect_output_is_read_in_one_place():
     """Every `docker inspect` JSON we read (the host scripts', the lab's) goes through ops/parsers/docker_inspect.py."""
     assert homes(r'"State"|"RestartCount"|"Health"') == {"ops/parsers/docker_inspect.py"}
+
+
+def test_console_tables_are_built_by_the_run_layer_and_one_procedures_module():
+    """run/console.py shows every task's checks; procedures/tables.py the few task-specific tables."""
+    assert homes(r"\bTable\(") == {"run/console.py", "procedures/tables.py"}
+    assert homes(r"(?<![.\w])print\(") - {"run/console.py"} <= {"procedures/bench/contenders.py"}  # its probes

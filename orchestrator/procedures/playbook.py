@@ -18,8 +18,9 @@ from orchestrator import engine
 from orchestrator.config import inventory
 from orchestrator.engine import playbook
 from orchestrator.errors import BadInput
-from orchestrator.ops.prune import disk, scripts
+from orchestrator.ops.prune import scripts
 from orchestrator.ops.triage import rules
+from orchestrator.procedures import tables
 from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, RunResult
 from orchestrator.run.task import Run
@@ -99,7 +100,7 @@ def _prune_fields(result: RunResult) -> dict[str, Any]:
 
 
 def _disk_tables(result: RunResult) -> list[Table]:
-    return [disk.table(name, c.data) for name, host in result.hosts.items() for c in host.checks
+    return [tables.disk(name, c.data) for name, host in result.hosts.items() for c in host.checks
             if c.name == "disk" and c.data]
 
 
@@ -107,15 +108,4 @@ def _disk_tables(result: RunResult) -> list[Table]:
 def triage(run: Run, *, host: str, inventory_path: str | None, forks: int, lines: int) -> int:
     rules.load()  # a broken rules file is bad input before anything runs
     job = Job("triage", host, inventory_path, forks, extra_vars={"lines": lines})
-    return run_playbook(run, job, before=lambda result: [_findings_table(result)])
-
-
-def _findings_table(result: RunResult) -> Table:
-    t = Table(title="triage: what looks wrong", title_justify="left")
-    for col in ("host", "symptom", "likely cause", "evidence"):
-        t.add_column(col, overflow="fold")
-    for name, host in result.hosts.items():
-        for c in host.checks:
-            if c.status != "ok":
-                t.add_row(name, c.name, c.reason, str(c.data.get("evidence") or ""))
-    return t
+    return run_playbook(run, job, before=lambda result: [tables.findings(result)])

@@ -89,7 +89,7 @@ def test_a_long_running_prune_process_is_found_by_pid_and_ended_exactly(local_ho
     from orchestrator.ops.prune import stuck
     from tests.waiting import wait_for
 
-    sleeper = "import time; time.sleep(60)"
+    sleeper = f"import time; time.sleep(60)  # {tmp_path.name}"  # unique: a concurrent run has its own
     # One process whose command line reads like a hung `docker image prune`, and one that does not.
     hung = subprocess.Popen([sys.executable, "-c", sleeper, "docker", "image", "prune", "-f"])
     bystander = subprocess.Popen([sys.executable, "-c", sleeper, "docker", "image", "ls"])

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rich.table import Table
-
 from orchestrator.ops.parsers import df
 from orchestrator.run.results import CheckRecord
 
@@ -47,29 +45,12 @@ def record(figures: dict[str, Any], reclaimed: int) -> CheckRecord:
         return CheckRecord("disk", "skipped", "disk figures unavailable (engine did not answer in time)",
                            data=figures)
     gained = (after["free_kb"] - before["free_kb"]) * 1024
-    reason = (f"{before['root']}: {_gib(before['free_kb'])} free before, {_gib(after['free_kb'])} after "
+    reason = (f"{before['root']}: {gib(before['free_kb'])} free before, {gib(after['free_kb'])} after "
               f"({_signed(gained)}); docker reported {_human(reclaimed)} reclaimed")
     return CheckRecord("disk", "ok", reason, data=figures)
 
 
-def table(host: str, figures: dict[str, Any]) -> Table:
-    t = Table(title=f"{host}: disk before / after", title_justify="left")
-    for col in ("what", "before", "after"):
-        t.add_column(col)
-    before, after = figures.get("before", {}), figures.get("after", {})
-    if "free_kb" in before and "free_kb" in after:
-        t.add_row(f"df {before['root']} used", _gib(before["used_kb"]), _gib(after["used_kb"]))
-        t.add_row(f"df {before['root']} free", _gib(before["free_kb"]), _gib(after["free_kb"]))
-    rows_after = {r["type"]: r for r in after.get("system_df", [])}
-    for row in before.get("system_df", []):
-        other = rows_after.get(row["type"], {})
-        t.add_row(f"{row['type']} (count, size, reclaimable)",
-                  f"{row['count']}, {row['size']}, {row['reclaimable']}",
-                  f"{other.get('count', '?')}, {other.get('size', '?')}, {other.get('reclaimable', '?')}")
-    return t
-
-
-def _gib(kb: int) -> str:
+def gib(kb: int) -> str:
     return f"{kb / 2**20:.2f} GiB"
 
 
