@@ -17,6 +17,7 @@ from typing import Any
 from orchestrator import redact, templating
 from orchestrator.cancel import CANCEL
 from orchestrator.config.inventory import HostSpec
+from orchestrator.engine import prefetch
 from orchestrator.engine.playbook import HOST_PROBLEMS, Play, Playbook, Task, in_play, play_variables
 from orchestrator.errors import (
     CommandError,
@@ -44,6 +45,7 @@ class HostRunner:
         self.host, self.vars, self.play, self.report = host, variables, play, report
         self.listener = listener
         self.resources = resources or {}
+        self.answers: dict[int, tuple[dict[str, Any], dict[str, float]]] = {}  # task id -> its batched reads
 
     def run(self) -> None:
         # A failure is recorded already; the host's play just ends here, as in Ansible.
@@ -51,8 +53,21 @@ class HostRunner:
             self.run_list(self.play.tasks)
 
     def run_list(self, tasks: list[Task]) -> None:
-        for task in tasks:
+        for i, task in enumerate(tasks):
+            if id(task) not in self.answers and not self.report.unreachable and not CANCEL.is_set():
+                self._gather(tasks, i)
             self.run_task(task)
+
+    def _gather(self, tasks: list[Task], start: int) -> None:
+        """One round trip for the stretch of read-only tasks starting here (engine/prefetch.py)."""
+        run = prefetch.stretch(tasks, start)
+        if len(run) < 2:
+            return
+        planned = prefetch.plan(self.host, run, self.vars)
+        gathered = prefetch.gather(self.host, planned)
+        for task in run:
+            self.answers[id(task)] = (gathered.get(id(task), {}),
+                                      {r.command: r.timeout for r in planned.get(id(task), [])})
 
     def run_task(self, task: Task) -> None:
         if self.report.unreachable or CANCEL.is_set():
@@ -120,7 +135,9 @@ class HostRunner:
             problems = module.check_args(args)
             if problems:
                 return Outcome("error", f"{task.where}: {'; '.join(problems)}")
-            outcome = module.run(self.host, args, TaskContext(deadline, self.vars, self.resources))
+            answers, timeouts = self.answers.pop(id(task), ({}, {}))
+            host = prefetch.Answered(self.host, answers, timeouts) if answers else self.host
+            outcome = module.run(host, args, TaskContext(deadline, self.vars, self.resources))  # type: ignore[arg-type]
             return Outcome("error", "cancelled by SIGINT/SIGTERM") if CANCEL.is_set() else outcome
         except templating.TemplateError as exc:
             return Outcome("error", f"{task.where}: {exc}")
@@ -217,6 +234,8 @@ def run(book: Playbook, targets: list[HostSpec], *, forks: int = 10, extra_vars:
                     raise
     finally:
         for name, host in hosts.items():
+            result.hosts[name].remote_commands = host.remote_commands
+            result.hosts[name].connect_seconds = host.connect_seconds
             if name not in lent:
                 host.close()
         result.ended = time.time()

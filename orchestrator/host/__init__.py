@@ -26,7 +26,7 @@ from orchestrator import cancel
 from orchestrator.cancel import CANCEL
 from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import BadInput, Cancelled, CommandError, CommandTimeout, HostUnreachable, InfraError
-from orchestrator.host import sshconn
+from orchestrator.host import batch, sshconn
 from orchestrator.host.shellcmd import call, load
 
 KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (timeout -k)
@@ -65,6 +65,8 @@ class Host:
         self._running: set[str] = set()  # pid files of commands in flight (see cancel)
         self._lock = threading.Lock()
         self.reconnects = 0  # connections found dropped (sshd restarted, network cut) and opened again
+        self.remote_commands = 0  # executions on the host (report.json: the round trips a task cost)
+        self.connect_seconds = 0.0
 
     # -- connection -------------------------------------------------------------------------------
     def connect(self) -> float:
@@ -77,7 +79,9 @@ class Host:
         start = time.monotonic()
         self._conn = invoke.Context(sshconn.runner_config()) if self.spec.is_local else sshconn.open(self.spec)
         cancel.register(self)  # a signal now ends this host's commands on the host (run/signals.py)
-        return time.monotonic() - start
+        took = time.monotonic() - start
+        self.connect_seconds += took
+        return took
 
     def close(self) -> None:
         cancel.unregister(self)
@@ -111,6 +115,7 @@ class Host:
         start = time.monotonic()
         with self._lock:
             self._running.add(pidfile)
+            self.remote_commands += 1
         try:
             raw = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False,
                                  encoding="utf-8", timeout=limit + KILL_GRACE + 5)
@@ -137,6 +142,15 @@ class Host:
         if not warn and not result.ok:
             raise CommandError(self.name, command, result.exit_code, result.stderr)
         return result
+
+    def run_batch(self, reads: list[batch.Read]) -> list[Result | None]:
+        """Run read-only commands in one round trip; each gets the Result it would have had alone (its
+        duration is the whole batch's: the round trip it shared). None: the batch was cut short before it."""
+        boundary = batch.new_boundary()
+        raw = self.run(batch.command(reads, boundary), timeout=batch.budget(reads), warn=True)
+        answers = batch.parse(raw.stdout, boundary, len(reads))
+        return [None if a is None else Result(self.name, r.command, a[2], a[0], a[1], raw.duration)
+                for r, a in zip(reads, answers, strict=True)]
 
     def cancel(self) -> None:
         """End every command this Host has in flight, on the host (SIGTERM to its `timeout`, which passes it

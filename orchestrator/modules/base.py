@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from orchestrator.errors import InfraError
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 
 Status = Literal["ok", "failed", "skipped", "error"]
 TYPE_NAMES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "list", dict: "mapping"}
@@ -110,6 +111,14 @@ class Module:
     conditions: ClassVar[tuple[str, ...]] = ()  # params holding bare expressions (validated like `when`)
     # True: each sub-check is a check of its own ("lock", "stopped containers"), not "<task>: <check>".
     own_check_names: ClassVar[bool] = False
+    # The arguments `reads` needs (None: all). Others may name registered results not known before the run.
+    read_params: ClassVar[tuple[str, ...] | None] = None
+
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        """The read-only host commands run() will send, exactly as it sends them (pyinfra's facts idea): the
+        engine runs a stretch of such tasks as one batch, one round trip, and run() gets each answer from it.
+        Only modules that change nothing may declare reads."""
+        return []
     doc: ClassVar[str] = ""
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:

@@ -6,12 +6,14 @@ from typing import Any
 
 from orchestrator.errors import tail
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.ops.parsers import docker_inspect
 
 PROJECT_LABEL = "com.docker.compose.project"
 _INSPECT = load("orchestrator.modules", "containers")  # list and inspect in one round trip
+_VERSION = "docker version --format '{{.Server.Version}}'"
 
 
 class DockerEngineModule(Module):
@@ -19,8 +21,11 @@ class DockerEngineModule(Module):
     doc = "The host's Docker Engine answers (server version)."
     params = {}
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read(_VERSION, host.default_timeout)]
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
-        result = host.run("docker version --format '{{.Server.Version}}'",
+        result = host.run(_VERSION,
                           timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if result.exit_code == 127:
             return Outcome("failed", "docker CLI not found on the host")
@@ -40,11 +45,14 @@ class ContainersModule(Module):
         "max_restarts": Param(int, default=3),
     }
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read(_inspect(args["project"]), host.default_timeout)] if args.get("expected") else []
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
         if not a["expected"]:
             return Outcome("skipped", "no expected services declared for this host")
-        result = host.run(call(_INSPECT, f"{PROJECT_LABEL}={a['project']}"),
+        result = host.run(_inspect(a["project"]),
                           timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if not result.ok:
             return Outcome("failed", f"cannot list containers of {a['project']}: {tail(result.stderr, lines=2)}")
@@ -93,3 +101,7 @@ def _container_problems(c: dict[str, Any], max_restarts: int) -> list[str]:
     if c["restarts"] > max_restarts:
         problems.append(f"{name} restarted {c['restarts']} times (limit {max_restarts})")
     return problems
+
+
+def _inspect(project: str) -> str:
+    return call(_INSPECT, f"{PROJECT_LABEL}={project}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from orchestrator.errors import InfraError
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.modules.base import Module, Outcome, Param, TaskContext
 from orchestrator.ops.e2e import lease, testrun
 from orchestrator.ops.e2e.deploy import parse as parse_deployed
@@ -189,6 +190,9 @@ class LeaseStatus(Module):
     name = "lease_status"
     doc = "Who holds the host's e2e lease, and whether an unfinished journal waits for `invoke restore`."
     params = {"state_dir": Param(str, required=True)}
+
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read(lease.status_command(args["state_dir"].rstrip("/")), host.default_timeout)]
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         state_dir = args["state_dir"].rstrip("/")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shlex
-import time
 from typing import Any
 
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.ops.parsers import df
@@ -20,11 +20,13 @@ class PingModule(Module):
     doc = "Open the connection (SSH or local) and time one trivial command round trip."
     params = {}
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read("true", host.default_timeout)]
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         connect_s = host.connect()
-        start = time.monotonic()
-        host.run("true", timeout=ctx.deadline.timeout(host.default_timeout))
-        rtt_ms = (time.monotonic() - start) * 1000
+        # In a batch this is the batch's round trip: what the host costs per exchange, connection included.
+        rtt_ms = host.run("true", timeout=ctx.deadline.timeout(host.default_timeout)).duration * 1000
         how = "local" if host.spec.is_local else "ssh"
         reason = f"{how}: round trip {rtt_ms:.1f} ms" + (f", connect {connect_s * 1000:.0f} ms" if connect_s else "")
         return Outcome("ok", reason, {"rtt_ms": round(rtt_ms, 2), "connect_ms": round(connect_s * 1000, 1)})
@@ -38,10 +40,12 @@ class ReadFileModule(Module):
         "strip": Param(bool, default=True, doc="Strip surrounding whitespace."),
     }
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read(_cat(args["path"]), host.default_timeout)]
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
-        q = shlex.quote(a["path"])
-        result = host.run(f"cat -- {q}", timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        result = host.run(_cat(a["path"]), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         if not result.ok:
             return Outcome("failed", f"cannot read {a['path']}: {result.stderr.strip() or result.exit_code}")
         content = result.stdout.strip() if a["strip"] else result.stdout
@@ -56,10 +60,12 @@ class DiskModule(Module):
         "max_used_percent": Param(float, default=90),
     }
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return [Read(_df(self.with_defaults(args)["paths"]), host.default_timeout)]
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
-        paths = [str(p) for p in a["paths"]]
-        result = host.run(call(_DF_SCRIPT, *paths), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
+        result = host.run(_df(a["paths"]), timeout=ctx.deadline.timeout(host.default_timeout), warn=True)
         checks = disk_checks(result.stdout, a["max_used_percent"])
         if not checks:
             return Outcome("failed", f"df gave no output: {result.stderr.strip()}")
@@ -96,6 +102,10 @@ class PruneStatusModule(Module):
     doc = "Stuck Docker prunes: the prune lock held, or a prune process running, longer than `stuck_after` s."
     params = {"lock": Param(str, required=True), "stuck_after": Param((int, float), default=3600)}
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        a = self.with_defaults(args)
+        return [Read(stuck.command(a["lock"], float(a["stuck_after"])), 30)]
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
         found, holders = stuck.find(host, a["lock"], float(a["stuck_after"]), timeout=ctx.deadline.timeout(30))
@@ -105,3 +115,11 @@ class PruneStatusModule(Module):
                            + f" (end them with: invoke prune --host {host.name} --kill-stuck)", data)
         held = f"lock held by pid {holders[0].pid} for {holders[0].age}s" if holders else "lock free"
         return Outcome("ok", f"no stuck prune ({held})", data)
+
+
+def _cat(path: str) -> str:
+    return f"cat -- {shlex.quote(path)}"
+
+
+def _df(paths: list[Any]) -> str:
+    return call(_DF_SCRIPT, *[str(p) for p in paths])

@@ -8,10 +8,13 @@ from typing import Any
 
 from orchestrator.config.settings import probe_problems
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.host.shellcmd import call, load
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 
 BODY_LIMIT = 65536
+# One per process: reads() and run() must build the very same command line for a batch to answer it.
+_BOUNDARY = f"--shakedown-{secrets.token_hex(8)}--"
 _HOST_PROBE = load("orchestrator.modules", "http_probes")  # one probe from the host: see http_probes.sh
 
 
@@ -19,6 +22,7 @@ class HttpProbesModule(Module):
     name = "http_probes"
     doc = ("Each probe answers with its expected status; with match_version its body (JSON `version`, or "
            "plain text) must equal `version`.")
+    read_params = ("probes",)  # `version` may come from a result registered in the same run of reads
     params = {
         "probes": Param(list, required=True),
         "version": Param(str, default="", doc="Expected VERSION for probes with match_version."),
@@ -30,10 +34,13 @@ class HttpProbesModule(Module):
             problems += [p for probe in args["probes"] for p in probe_problems(probe)]
         return problems
 
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        on_host = [p for p in _with_defaults(args["probes"]) if p["via"] == "host"]
+        return [Read(*_host_command(on_host))] if on_host else []
+
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
-        probes = [{"via": "orchestrator", "status": 200, "match_version": False, "timeout": 5, **p}
-                  for p in a["probes"]]
+        probes = _with_defaults(a["probes"])
         if not probes:
             return Outcome("skipped", "no HTTP probes declared for this host")
         answers = _from_host(host, [p for p in probes if p["via"] == "host"], ctx)
@@ -57,16 +64,23 @@ def _from_orchestrator(probe: dict[str, Any]) -> tuple[int | str, str]:
         return f"ERR {type(exc).__name__}: {exc}", ""
 
 
+def _with_defaults(probes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"via": "orchestrator", "status": 200, "match_version": False, "timeout": 5, **p} for p in probes]
+
+
+def _host_command(probes: list[dict[str, Any]]) -> tuple[str, float]:
+    """All host-side probes in one command, each answer after a boundary line; and its time budget."""
+    parts = [f"echo {_BOUNDARY}; {call(_HOST_PROBE, p['url'], str(p['timeout']), str(i), str(BODY_LIMIT))}"
+             for i, p in enumerate(probes)]
+    return "; ".join(parts), sum(p["timeout"] for p in probes) + 5
+
+
 def _from_host(host: Host, probes: list[dict[str, Any]], ctx: TaskContext) -> dict[int, tuple[int | str, str]]:
     if not probes:
         return {}
-    boundary = f"--shakedown-{secrets.token_hex(8)}--"
-    # All probes in one round trip, each answer after a boundary line.
-    parts = [f"echo {boundary}; {call(_HOST_PROBE, p['url'], str(p['timeout']), str(i), str(BODY_LIMIT))}"
-             for i, p in enumerate(probes)]
-    budget = sum(p["timeout"] for p in probes) + 5
-    result = host.run("; ".join(parts), timeout=ctx.deadline.timeout(budget), warn=True)
-    answers = parse_answers(result.stdout, boundary, len(probes))
+    command, budget = _host_command(probes)
+    result = host.run(command, timeout=ctx.deadline.timeout(budget), warn=True)
+    answers = parse_answers(result.stdout, _BOUNDARY, len(probes))
     return {id(p): answer for p, answer in zip(probes, answers, strict=True)}
 
 

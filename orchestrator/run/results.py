@@ -49,6 +49,8 @@ class HostReport:
     name: str
     checks: list[CheckRecord] = field(default_factory=list)
     unreachable: str | None = None
+    remote_commands: int | None = None  # executions on the host after connecting: the run's round trips
+    connect_seconds: float | None = None
 
     @property
     def verdict(self) -> str:

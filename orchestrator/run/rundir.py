@@ -48,7 +48,9 @@ def to_json(result: RunResult, run_id: str, task: str, extra: dict[str, Any] | N
         "started": _iso(result.started),
         "ended": _iso(result.ended),
         "hosts": {name: {"verdict": h.verdict, "unreachable": h.unreachable,
-                         "checks": [c.public() for c in h.checks]}
+                         "checks": [c.public() for c in h.checks],
+                         **({"remote_commands": h.remote_commands, "connect_seconds": round(h.connect_seconds or 0, 3)}
+                            if h.remote_commands is not None else {})}
                   for name, h in result.hosts.items()},
         **(extra or {}),
     }

@@ -31,6 +31,16 @@ def test_check_passes_on_the_healthy_stack(healthy_stack):
     assert result.checks("dev")["http: backend /api/version"]["reason"].endswith("matches VERSION")
 
 
+def test_a_healthy_check_costs_at_most_two_commands_on_the_host(healthy_stack):
+    """The round-trip budget (issue 11), from report.json, not from time: one batch of every read."""
+    result = invoke("check", "--host", "dev,agent", "--json")
+    assert result.rc == 0, result.stderr
+    for name in ("dev", "agent"):
+        host = result.json()["hosts"][name]
+        assert host["remote_commands"] <= 2, (name, host["remote_commands"])
+        assert host["connect_seconds"] > 0
+
+
 def test_check_all_prints_a_green_table(healthy_stack):
     result = invoke("check", "--host", "all")
     assert result.rc == 0, result.stdout + result.stderr

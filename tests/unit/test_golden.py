@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.host import batch
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
@@ -93,6 +94,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "disk": lambda text: system.disk_checks(text, limit=90),
     "http_probes": lambda text: web.parse_answers(text, "--shakedown-5f0c2a9e7d41b3c8--", 3),
     "secretfiles": secretfiles.parse,
+    "batch": lambda text: batch.parse(text, "--shakedown-batch-0123456789abcdef--", 4),
 }
 # Output formats that several scripts print, each with its one parser.
 FORMATS: dict[str, Callable[[str], Any]] = {

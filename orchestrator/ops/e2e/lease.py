@@ -112,8 +112,12 @@ def parse_take(text: str) -> tuple[bool, Lease | None]:
 
 def status(host: Host, state_dir: str) -> tuple[Lease | None, float, dict[str, Any] | None]:
     """The lease, the host's clock and the unfinished journal's first entry (None if none): one round trip."""
-    return parse_status(host.run(scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json",
-                                              f"{state_dir}/journal.jsonl")).stdout)
+    return parse_status(host.run(status_command(state_dir)).stdout)
+
+
+def status_command(state_dir: str) -> str:
+    """lease_read.sh's command line (read-only; a check batches it with its other reads)."""
+    return scripts.call(scripts.LEASE_READ, f"{state_dir}/lease.json", f"{state_dir}/journal.jsonl")
 
 
 def parse_status(text: str) -> tuple[Lease | None, float, dict[str, Any] | None]:

@@ -28,7 +28,12 @@ class Proc:
 
 def find(host: Host, lock: str, threshold: float, timeout: float | None = None) -> tuple[list[Proc], list[Proc]]:
     """(stuck, holders): stuck = holders older than `threshold` plus long-running prune processes."""
-    return parse(host.run(call(scripts.STUCK, lock, str(int(threshold))), timeout=timeout).stdout, threshold)
+    return parse(host.run(command(lock, threshold), timeout=timeout).stdout, threshold)
+
+
+def command(lock: str, threshold: float) -> str:
+    """stuck.sh's command line (read-only; a check batches it with its other reads)."""
+    return call(scripts.STUCK, lock, str(int(threshold)))
 
 
 def parse(text: str, threshold: float) -> tuple[list[Proc], list[Proc]]:
