@@ -120,6 +120,10 @@ class HostRunner:
                         return outcome
                 except templating.TemplateError as exc:
                     return Outcome("error", f"{task.where}: until: {exc}")
+                if outcome.final:  # waiting cannot help: the verdict is certain now, not at the deadline
+                    why = "; ".join(outcome.data.get("cannot_recover") or []) or outcome.reason
+                    return Outcome("failed", f"until `{task.until}` cannot become true ({why}), gave up after "
+                                   f"{number} attempt(s); last: {outcome.reason}", outcome.data)
             if number < attempts and not deadline.expired():
                 left = deadline.remaining()
                 CANCEL.wait(task.delay if left is None else min(task.delay, left))

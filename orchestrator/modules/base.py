@@ -50,6 +50,9 @@ class Outcome:
     checks: list[Check] = field(default_factory=list)  # sub-checks (e.g. one per container)
     changed: bool = False
     facts: dict[str, Any] = field(default_factory=dict)  # variables set for later tasks (set_fact)
+    # True: retrying cannot change this answer (a crash loop, a container nothing will restart): an `until`
+    # loop ends now with this reason instead of waiting for its deadline.
+    final: bool = False
 
     @classmethod
     def from_checks(cls, checks: list[Check], data: dict[str, Any] | None = None) -> Outcome:

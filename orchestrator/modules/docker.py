@@ -62,7 +62,12 @@ class ContainersModule(Module):
                          f"container {c['name']} (service {c['service'] or '?'}) is {c['state']} but "
                          f"{c['service'] or 'it'} is not an expected service of {a['project']}", c)
                    for c in containers if c["service"] not in a["expected"]]
-        return Outcome.from_checks(checks, {"containers": containers})
+        outcome = Outcome.from_checks(checks, {"containers": containers})
+        hopeless = _hopeless(a["expected"], containers, a["max_restarts"])
+        if hopeless and outcome.status != "ok":
+            outcome.final = True
+            outcome.data["cannot_recover"] = hopeless
+        return outcome
 
 
 def summaries(text: str) -> list[dict[str, Any]]:
@@ -74,7 +79,8 @@ def _summarise(c: docker_inspect.Container) -> dict[str, Any]:
     # health is None when the image/compose declares no healthcheck
     return {"name": c.name, "id": c.id[:12], "service": c.service, "image": c.image, "image_id": c.image_id,
             "state": "unknown" if c.state is None else c.state, "exit_code": c.exit_code, "health": c.health,
-            "health_output": c.health_output, "restarts": c.restarts}
+            "health_output": c.health_output, "restarts": c.restarts, "restart_policy": c.restart_policy,
+            "restart_max": c.restart_max}
 
 
 def _service_check(service: str, containers: list[dict[str, Any]], project: str, max_restarts: int) -> Check:
@@ -101,6 +107,31 @@ def _container_problems(c: dict[str, Any], max_restarts: int) -> list[str]:
     if c["restarts"] > max_restarts:
         problems.append(f"{name} restarted {c['restarts']} times (limit {max_restarts})")
     return problems
+
+
+def _hopeless(expected: list[str], containers: list[dict[str, Any]], max_restarts: int) -> list[str]:
+    """What no amount of waiting will fix, for an `until` readiness loop to stop on at once: a service with
+    no container (compose has finished), a crash loop past max_restarts, an exited container that its
+    restart policy will not start again."""
+    found = [f"service {s!r} has no container" for s in expected if not any(c["service"] == s for c in containers)]
+    for c in containers:
+        if c["service"] not in expected:
+            continue
+        if c["restarts"] > max_restarts:
+            found.append(f"{c['name']} restarted {c['restarts']} times (limit {max_restarts}): a crash loop")
+        elif c["state"] in ("exited", "dead") and not _will_restart(c):
+            found.append(f"{c['name']} is {c['state']} (exit code {c['exit_code']}) and its restart policy "
+                         f"{c['restart_policy'] or 'no'!r} will not start it again")
+    return found
+
+
+def _will_restart(c: dict[str, Any]) -> bool:
+    policy = c.get("restart_policy") or "no"
+    if policy in ("always", "unless-stopped"):
+        return True
+    if policy == "on-failure":
+        return c["exit_code"] not in (0, None) and (not c["restart_max"] or c["restarts"] < c["restart_max"])
+    return False
 
 
 def _inspect(project: str) -> str:

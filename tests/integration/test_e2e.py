@@ -74,6 +74,18 @@ def before(healthy_stack):
         invoke("restore", "--host", "dev", "--force", timeout=300)
 
 
+def test_a_crash_looping_branch_is_red_as_soon_as_that_is_certain(before):
+    """Readiness stops waiting when it can no longer succeed (restarts past max_restarts), not at its deadline."""
+    result = invoke("e2e", "--branch", "feature-crash-loop", "--host", "dev", "--ready-timeout", "120", "--json",
+                    timeout=300)
+    assert result.rc == 1, result.stderr
+    ready = result.checks("dev")["containers ready"]
+    assert ready["status"] == "failed" and "a crash loop" in ready["reason"], ready
+    assert ready["duration"] < 40, ready  # certain within seconds of the deploy; the deadline was 120 s
+    assert result.json()["e2e"]["restore"]["ok"]
+    assert fingerprint() == before
+
+
 def test_healthy_branch_is_green_and_the_host_is_put_back_exactly(before):
     result = invoke("e2e", "--branch", "feature-good", "--host", "dev", "--json", timeout=300)
     assert result.rc == 0, result.stderr

@@ -153,7 +153,7 @@ def test_preconditions_fail_with_exit_code_2(monkeypatch: pytest.MonkeyPatch) ->
 # --- State and fixtures for `invoke e2e`: persistent data, the stack's config, test scripts, peers ---
 
 E2E_BRANCHES = {"feature-tests-fail": "1.5.3", "feature-tests-hang": "1.5.4", "feature-slow-tests": "1.5.5",
-                "feature-build-fails": "1.5.8"}
+                "feature-build-fails": "1.5.8", "feature-crash-loop": "1.5.9"}
 WORKER_CONFIG_TEXT = re.compile(r'\{"stack_url": "http://127\.0\.0\.1:18090", "token": "[0-9a-f]{32}"\}\n')
 
 

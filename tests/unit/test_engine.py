@@ -445,3 +445,24 @@ def test_a_task_whose_deadline_is_spent_says_so(run_playbook):
     slow = record(result, "slow")
     assert slow.status == "failed"
     assert slow.reason.startswith("until `r.rc == 0` still false after the deadline; last: failed (exit code 1")
+
+
+def test_an_until_loop_ends_at_once_when_the_module_says_waiting_cannot_help(monkeypatch, run_playbook):
+    """A final outcome (a crash loop, say) ends readiness now, with its reason, instead of at the deadline."""
+    from orchestrator.modules import MODULES, Module, Outcome
+
+    calls: list[int] = []
+
+    class Hopeless(Module):
+        name = "hopeless"
+
+        def run(self, host, args, ctx):
+            calls.append(1)
+            return Outcome("failed", "backend: restarted 5 times", {"cannot_recover": ["a crash loop"]}, final=True)
+
+    monkeypatch.setitem(MODULES, "hopeless", Hopeless())
+    result = run_playbook("- hosts: all\n  tasks:\n    - name: ready\n      hopeless: {}\n      register: r\n"
+                          "      until: r.status == 'ok'\n      retries: 1000\n      delay: 0.01\n      timeout: 60\n")
+    ready = record(result, "ready")
+    assert len(calls) == 1 and ready.status == "failed"
+    assert "cannot become true (a crash loop)" in ready.reason

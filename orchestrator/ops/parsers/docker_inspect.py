@@ -1,6 +1,7 @@
 """`docker inspect` output about containers: the JSON array, and the one line a container capture.sh prints.
 
-Only what our checks and facts use is read: name, compose service, state, health, image, restarts.
+Only what our checks and facts use is read: name, compose service, state, health, image, restarts and the
+restart policy (whether an exited container will ever run again).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Container:
     health: str | None  # healthy, unhealthy, starting; None without a healthcheck
     health_output: str  # the last health check's output, stripped
     restarts: int
+    restart_policy: str = ""  # HostConfig.RestartPolicy.Name: "no" ("" too), always, unless-stopped, on-failure
+    restart_max: int = 0  # on-failure's MaximumRetryCount (0: no limit)
 
 
 def load(text: str) -> list[dict[str, Any]]:
@@ -41,12 +44,14 @@ def summary(raw: dict[str, Any]) -> Container:
     state = raw.get("State") or {}
     health = state.get("Health") or {}
     log = health.get("Log") or []
+    policy = (raw.get("HostConfig") or {}).get("RestartPolicy") or {}
     return Container(
         name=str(raw.get("Name", "")).lstrip("/"), id=str(raw.get("Id", "")),
         service=(config.get("Labels") or {}).get(SERVICE_LABEL, ""), image=config.get("Image", ""),
         image_id=raw.get("Image", ""), state=state.get("Status"), exit_code=state.get("ExitCode"),
         health=health.get("Status"), health_output=(log[-1].get("Output") or "").strip() if log else "",
-        restarts=int(raw.get("RestartCount", 0)))
+        restarts=int(raw.get("RestartCount", 0)), restart_policy=str(policy.get("Name") or ""),
+        restart_max=int(policy.get("MaximumRetryCount") or 0))
 
 
 def parse_brief(line: str) -> tuple[str, dict[str, str]]:
