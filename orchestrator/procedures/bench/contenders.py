@@ -93,6 +93,62 @@ def _yaml_str(text: str) -> str:
     return "'{% raw %}" + text.replace("'", "''") + "{% endraw %}'"
 
 
+# -- pyinfra (what a Python user would pick instead; benchmark-only, in its own venv) ---------------------------
+PYINFRA_VENV = BENCH_DIR / "pyinfra-venv"
+
+
+def ensure_pyinfra() -> Path:
+    """pyinfra from PyPI in .bench/pyinfra-venv (installed once); returns its path."""
+    exe = PYINFRA_VENV / "bin" / "pyinfra"
+    if not exe.exists():
+        BENCH_DIR.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(PYINFRA_VENV)], check=True, timeout=300)
+        subprocess.run([str(PYINFRA_VENV / "bin" / "pip"), "install", "-q", "pyinfra>=3,<4"], check=True, timeout=900)
+    return exe
+
+
+def pyinfra_files(target: Target, work: Path) -> tuple[Path, Path]:
+    """An inventory for `target` and a deploy running the same commands as `invoke check`, one operation each."""
+    work.mkdir(parents=True, exist_ok=True)
+    data = {"ssh_port": target.port, "ssh_user": target.user, "ssh_key": str(spec.CLIENT_KEY),
+            "ssh_known_hosts_file": str(spec.KNOWN_HOSTS), "ssh_strict_host_key_checking": "yes"}
+    inventory = work / "inventory.py"
+    inventory.write_text(f"targets = [({target.host!r}, {data!r})]\n")
+    ops = [f"server.shell(name={f'check {i}'!r}, commands=[{cmd!r}])"
+           for i, cmd in enumerate(CHECK_SCRIPT.strip().splitlines(), 1)]
+    deploy = work / "deploy.py"
+    deploy.write_text("from pyinfra.operations import server\n" + "\n".join(ops) + "\n")
+    return inventory, deploy
+
+
+def pyinfra(inventory: Path, deploy: Path) -> list[str]:
+    return [str(ensure_pyinfra()), "-y", "--quiet", str(inventory), str(deploy)]
+
+
+def check_commands() -> int:
+    """How many commands the batched check script holds: Ansible and pyinfra run each as its own exchange."""
+    return len(CHECK_SCRIPT.strip().splitlines())
+
+
+# -- e2e time to verdict -----------------------------------------------------------------------------------------
+# Runs one e2e and prints the seconds from the end of its deploy to its verdict (the readiness phase: for a
+# crash-looping branch that is the wait for a RED that was certain early), then the exit code.
+VERDICT = r"""
+import json, subprocess, sys
+argv = [sys.executable, "-m", "invoke", "e2e", "--branch", sys.argv[1], "--host", "dev", "--ready-timeout",
+        sys.argv[2], "--json"]
+report = json.loads(subprocess.run(argv, capture_output=True, text=True).stdout)
+checks = report["hosts"]["dev"]["checks"]
+after = checks[[c["name"] for c in checks].index("deploy") + 1:]
+ready = [c["duration"] for c in after if c["name"].startswith(("containers ready", "version served"))]
+print(sum(ready), report["exit_code"])
+"""
+
+
+def e2e_verdict(branch: str, ready_timeout: int = 60) -> list[str]:
+    return [sys.executable, "-c", VERDICT, branch, str(ready_timeout)]
+
+
 # -- per-command overhead on one open connection -------------------------------------------------------------
 HOST_API_LOOP = r"""
 import sys, time

@@ -45,6 +45,7 @@ class Group:
     metric: str = "wall"
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    round_trips: dict[str, str] = field(default_factory=dict)  # exchanges with the host, where they can be known
 
     def stats(self) -> dict[str, dict[str, float]]:
         if self.metric == "wall":
@@ -74,6 +75,7 @@ def run_bench(run_: Run, opts: BenchOptions) -> int:
         _per_command_group(opts, fleet_inv, work, echo),
         _redactor_group(opts, work, echo),
         _startup_group(opts, echo),
+        _verdict_group(opts, echo),
     ]
     data = _data(opts, groups, started)
     md = render.markdown(data)
@@ -114,10 +116,38 @@ def _check_group(opts: BenchOptions, work: Path, echo: Echo) -> Group:
         contenders["ansible-playbook"] = lambda: run(argv, env=env)
     except (OSError, subprocess.SubprocessError) as exc:
         echo(f"bench: ansible unavailable: {exc}")
+    try:
+        pyinfra_argv = c.pyinfra(*c.pyinfra_files(c.DEV, work / "pyinfra-dev"))
+        contenders["pyinfra"] = lambda: run(pyinfra_argv)
+    except (OSError, subprocess.SubprocessError) as exc:
+        echo(f"bench: pyinfra unavailable: {exc}")
     group = Group("check on one host (whole process)")
-    if "ansible-playbook" not in contenders:
-        group.notes["ansible-playbook"] = "not measured: could not install ansible-core into .bench/"
+    for name, why in (("ansible-playbook", "ansible-core"), ("pyinfra", "pyinfra")):
+        if name not in contenders:
+            group.notes[name] = f"not measured: could not install {why} into .bench/"
+    group.round_trips = _round_trips("dev")
     return _interleave(group, contenders, opts.runs, echo)
+
+
+def _round_trips(host: str) -> dict[str, str]:
+    """Exchanges with the host after connecting: shakedown's from its own report.json, the others by design."""
+    n = c.check_commands()
+    try:
+        report = json.loads(run([*c.shakedown_check(host), "--json"], cwd=c.ROOT).output)
+        ours = str(report["hosts"][host]["remote_commands"])
+    except (BenchError, ValueError, KeyError) as exc:
+        ours = f"unknown ({exc})"
+    return {"shakedown": ours, "plain ssh": "1", "ansible-playbook": f"{n} (one per task)",
+            "pyinfra": f"{n} (one per operation)"}
+
+
+def _verdict_group(opts: BenchOptions, echo: Echo) -> Group:
+    """e2e end to end: a good branch (GREEN) and a crash-looping one, whose RED is certain seconds after its
+    deploy: the readiness wait must end then, not at its deadline (60 s here)."""
+    contenders = {f"e2e {branch}": (lambda branch=branch: run(c.e2e_verdict(branch), cwd=c.ROOT))
+                  for branch in ("feature-good", "feature-crash-loop")}
+    return _interleave(Group("e2e: seconds from the end of the deploy to the verdict (readiness: 60 s deadline)",
+                             metric="printed"), contenders, min(opts.runs, 2), echo)
 
 
 def _fanout_group(opts: BenchOptions, fleet_inv: Path, work: Path, echo: Echo) -> Group:
@@ -181,6 +211,7 @@ def _data(opts: BenchOptions, groups: list[Group], started: float) -> dict[str, 
                      "ansible": _version([str(c.ANSIBLE_VENV / "bin" / "ansible-playbook"), "--version"])},
         "options": {"hosts": opts.hosts, "runs": opts.runs, "log_mb": opts.log_mb, "commands": opts.commands},
         "groups": [{"title": g.title, "metric": g.metric, "stats": g.stats(), "notes": g.notes,
+                    "round_trips": g.round_trips,
                     "samples": {n: [s.public() | ({"value": float(s.output.split()[0])} if g.metric != "wall" else {})
                                     for s in ss] for n, ss in g.samples.items()}} for g in groups],
     }
