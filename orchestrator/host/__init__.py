@@ -26,7 +26,7 @@ from orchestrator import cancel
 from orchestrator.cancel import CANCEL
 from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import BadInput, Cancelled, CommandError, CommandTimeout, HostUnreachable, InfraError
-from orchestrator.host import batch, sshconn
+from orchestrator.host import batch, channel, sshconn
 from orchestrator.host.shellcmd import call, load
 
 KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (timeout -k)
@@ -117,10 +117,11 @@ class Host:
             self._running.add(pidfile)
             self.remote_commands += 1
         try:
-            raw = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False,
-                                 encoding="utf-8", timeout=limit + KILL_GRACE + 5)
+            exited, stdout, stderr = self._exec(wrapped, limit + KILL_GRACE + 5)
         except CommandTimedOut as exc:
             raise CommandTimeout(self.name, command, limit, exc.result.stderr) from None
+        except TimeoutError:
+            raise CommandTimeout(self.name, command, limit) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
             self.close()  # the transport is unusable; a later call reconnects
             raise HostUnreachable(f"{self.name}: connection lost while running {command!r}: {exc}") from None
@@ -132,16 +133,24 @@ class Host:
             # Invoke swallows the KeyboardInterrupt of a signal that lands while it waits (it forwards ^C
             # instead); the command was ended on the host by cancel(), so unwind as the signal meant.
             raise Cancelled(f"{self.name}: {command!r} ended by SIGINT/SIGTERM")
-        if raw.exited == -1 and not self.spec.is_local:
+        if exited == -1 and not self.spec.is_local:
             # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut).
             self.close()
             raise HostUnreachable(f"{self.name}: connection lost while running {command!r}")
-        result = Result(self.name, command, raw.exited, raw.stdout, raw.stderr, elapsed)
+        result = Result(self.name, command, exited, stdout, stderr, elapsed)
         if result.exit_code in TIMEOUT_CODES and elapsed >= limit * 0.95:
             raise CommandTimeout(self.name, command, limit, result.stderr)
         if not warn and not result.ok:
             raise CommandError(self.name, command, result.exit_code, result.stderr)
         return result
+
+    def _exec(self, wrapped: str, bound: float) -> tuple[int, str, str]:
+        """The wrapped command on this machine (Invoke) or over the open SSH transport (one channel)."""
+        if self.spec.is_local:
+            raw = self._conn.run(wrapped, hide=True, warn=True, in_stream=False, pty=False, encoding="utf-8",
+                                 timeout=bound)
+            return raw.exited, raw.stdout, raw.stderr
+        return channel.run(self._conn.transport, wrapped, bound)
 
     def run_batch(self, reads: list[batch.Read]) -> list[Result | None]:
         """Run read-only commands in one round trip; each gets the Result it would have had alone (its
