@@ -22,11 +22,28 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 MIN_SECRET = 4  # shorter "secrets" (e.g. "1", "true") would redact ordinary text; they are left to patterns
 MAX_VALUE = 4096  # longest value a key=value / header / URL pattern takes in one match
 MAX_PEM = 16384
 CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even without a newline
+
+
+class _Lazy:
+    """A regex compiled when it is first used, not at import: every CLI run imports the redactor, and most
+    runs never meet a line that needs most of these patterns (compiling them all cost every start-up ~4 ms).
+    `<V>` in the pattern is the longest value one match takes."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags = pattern.replace("<V>", str(MAX_VALUE)), flags
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance lacks: the first search, sub, ...
+        compiled = re.compile(self.pattern, self.flags)
+        for method in ("match", "fullmatch", "search", "sub", "finditer"):
+            setattr(self, method, getattr(compiled, method))  # later calls find them here, at no cost
+        return getattr(compiled, name)
+
 
 # The words that make a key name sound secret: the one list for the key=value patterns below and for secret
 # files (orchestrator.secretfiles). Not `passed`/`passing` (test logs), `tokenizer`, `author`, `authority` or
@@ -35,18 +52,13 @@ CHUNK_EMIT = 65536  # pending text beyond this is emitted (minus the hold) even 
 SECRET_WORDS = (r"pass(?!e[ds]|ing)|secret|token(?!i[sz])|credential|mnemonic|seed|salt|auth(?!or(?!i[sz]ation))"
                 r"|(?:api|access|private|signing|encryption|master|license|session|client|account|shared|hmac|jwt"
                 r"|ssh|deploy|app)[_.-]?key")
-_SECRET_WORD = re.compile(SECRET_WORDS, re.I)
+_SECRET_WORD = _Lazy(SECRET_WORDS, re.I)
 
 
 @functools.lru_cache(maxsize=4096)  # logs repeat their keys; the key/value pass asks for every one of them
 def looks_secret(key: str) -> bool:
     """Whether a key name (`DB_PASSWORD`, `apiKey`, `client_secret`) sounds like it names a secret."""
     return _SECRET_WORD.search(key) is not None
-
-
-def _re(pattern: str) -> re.Pattern[str]:
-    """<V> is the longest value one match takes."""
-    return re.compile(pattern.replace("<V>", str(MAX_VALUE)))
 
 
 # Vendor tokens, known by their documented prefixes wherever they stand in a line; one regex, so one pass
@@ -67,18 +79,18 @@ _VENDOR_TOKENS = {
 _VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"
 
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
-_PATTERNS: list[tuple[str, re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    ("AUTHORIZATION", _re(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
+_PATTERNS: list[tuple[str, _Lazy, str | Callable[[re.Match[str]], str]]] = [
+    ("AUTHORIZATION", _Lazy(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
                           r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
-    ("BEARER", _re(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
-    ("URL_CREDENTIALS", _re(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
+    ("BEARER", _Lazy(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
+    ("URL_CREDENTIALS", _Lazy(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
-    ("JWT", _re(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
-    ("ACCESS_KEY", _re(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
-    ("HEX_KEY", _re(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
-    ("VENDOR_TOKEN", _re(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
+    ("JWT", _Lazy(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
+    ("ACCESS_KEY", _Lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
+    ("HEX_KEY", _Lazy(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
+    ("VENDOR_TOKEN", _Lazy(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
     # Webhook URLs whose path is the credential: Slack, Discord, Telegram bots (what follows the token goes too).
-    ("WEBHOOK", _re(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+    ("WEBHOOK", _Lazy(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
                     r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
                     r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
 ]
@@ -124,23 +136,23 @@ def _trigger_positions(text: str) -> list[int]:
 # -- key/value pairs: `KEY=value` (env files, query strings), `"key": "value"` (JSON, Python reprs) and
 # `key: value` (YAML, Go's %+v). Every key-shaped word before a `=` or `:` is a candidate and looks_secret()
 # judges its key: one pass over the line, where a regex holding the secret words tried each of them at every
-# character of every word (4-10x slower on realistic logs).
-_PAIR_KEY = _re(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>}+)(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")  # +: no backtracking
+# character of every word (4-10x slower on realistic logs). The key's `+`: no backtracking.
+_PAIR_KEY = _Lazy(r"(?<![\w.-])(?P<q>[\"']?)(?P<key>[\w.-]{1,<V>}+)(?P=q)[ \t]*(?P<sep>[=:])[ \t]*")
 _QUOTED = r"\"(?:[^\"\\\n]|\\.){0,<V>}\"|'[^'\n]{0,<V>}'"
 # Where a bare value ends: `=` at a space or separator, JSON at , } or ] (and an object or array is not a
 # value), YAML at the line's end. Never at an escaped quote and never past an unescaped one: JSON artifacts
 # are redacted as text, and a value inside a JSON string must leave the string (and the JSON) whole.
 _PAIR_VALUE = {
-    "=": _re(_QUOTED + r"|(?:[^\s\"'&;\\]|\\.){1,<V>}"),
-    '":': _re(_QUOTED + r"|[^\s\"',}\]{\[][^\s\"',}\]]{0,<V>}"),
-    ":": _re(_QUOTED + r"|(?:[^\n\"\\]|\\.){1,<V>}"),
+    "=": _Lazy(_QUOTED + r"|(?:[^\s\"'&;\\]|\\.){1,<V>}"),
+    '":': _Lazy(_QUOTED + r"|[^\s\"',}\]{\[][^\s\"',}\]]{0,<V>}"),
+    ":": _Lazy(_QUOTED + r"|(?:[^\n\"\\]|\\.){1,<V>}"),
 }
 # In a query string `key=`, `sig=` and `X-Amz-Signature=` carry credentials too (API keys, SAS, presigned URLs).
-_QUERY_SECRET = re.compile(r"(?i)key|sig|[\w.-]*signature")
+_QUERY_SECRET = _Lazy(r"(?i)key|sig|[\w.-]*signature")
 # Values after a secret-sounding key that are words about a secret, not one: already redacted (also after
 # an auth scheme: `Authorization: Bearer [REDACTED:...]`), empty, null, booleans, `ok`, a variable reference
 # (compose files: `POSTGRES_PASSWORD: ${DB_PASSWORD}`).
-_NOT_A_SECRET = re.compile(r"(?i)(?:\w+[ \t]+)?\[REDACTED[^\]\n]*\]|null|none|~|true|false|yes|no|ok|\**"
+_NOT_A_SECRET = _Lazy(r"(?i)(?:\w+[ \t]+)?\[REDACTED[^\]\n]*\]|null|none|~|true|false|yes|no|ok|\**"
                            r"|\$\{?\w+\}?")
 
 
@@ -189,13 +201,13 @@ def _shapes(line: str) -> str:
     return "".join(parts) + line[pos:]
 
 
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
-_PEM_BLOCK = re.compile(_PEM_BEGIN.pattern + r".*?" + _PEM_END.pattern, re.S)
+_PEM_BEGIN = _Lazy(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_END = _Lazy(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+_PEM_BLOCK = _Lazy(_PEM_BEGIN.pattern + r".*?" + _PEM_END.pattern, re.S)
 PEM_MARKER = "[REDACTED:PRIVATE_KEY]"
 # The body of a key block whose BEGIN line fell outside the captured window (`docker logs --tail`): lines of
 # base64 right before an END line, each after an optional log prefix (compose's `name  | `, a timestamp).
-_PEM_BODY_LINE = re.compile(r"(?:[\w.-]+[ \t]+\|[ \t]?)?(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?[ \t])?"
+_PEM_BODY_LINE = _Lazy(r"(?:[\w.-]+[ \t]+\|[ \t]?)?(?:\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?[ \t])?"
                             r"(?P<body>[A-Za-z0-9+/]{1,76}={0,2})[ \t\r]*")
 FULL_BODY_LINE = 40  # body lines are 64 (PEM) or 70 (OpenSSH) characters; only the last may be shorter
 
@@ -237,7 +249,7 @@ class Redactor:
         values = {v: k for k, v in (known or {}).items() if isinstance(v, str) and len(v) >= MIN_SECRET}
         # Longest first, so a secret containing another is replaced whole.
         self._known = dict(sorted(values.items(), key=lambda kv: -len(kv[0])))
-        self._known_re = re.compile("|".join(re.escape(v) for v in self._known)) if self._known else None
+        self._known_re = _Lazy("|".join(re.escape(v) for v in self._known)) if self._known else None
         self.longest = max((len(v) for v in self._known), default=0)
         self.hold = HOLD + self.longest
 
