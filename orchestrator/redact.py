@@ -67,12 +67,13 @@ def looks_secret(key: str) -> bool:
 # Vendor tokens, known by their documented prefixes wherever they stand in a line; one regex, so one pass
 # over a line, whose group names the marker. Lengths follow the vendors' formats, with room to grow (GitHub:
 # "plan for tokens up to 255 characters").
+_GITLAB_PREFIXES = ("pat", "ptt", "dt", "rt", "ft", "cbt", "oas", "soat", "imt", "agent", "ffct")
 _VENDOR_TOKENS = {
     "GITHUB_TOKEN": r"gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244}",
     "SLACK_TOKEN": r"(?:xox[a-z]|xapp)-\d[A-Za-z0-9-]{9,250}",
     "STRIPE_KEY": r"[rs]k_(?:live|test|prod)_[A-Za-z0-9]{10,247}",
     # Random characters mix cases and digits, which names that merely start like a token (slugs) do not.
-    "GITLAB_TOKEN": r"gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-(?=[a-z_-]{0,300}[A-Z0-9])"
+    "GITLAB_TOKEN": rf"gl(?:{'|'.join(_GITLAB_PREFIXES)})-(?=[a-z_-]{{0,300}}[A-Z0-9])"
                     r"[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?",
     "NPM_TOKEN": r"npm_[A-Za-z0-9]{36,255}",
     # OpenAI (sk-, sk-proj-) and Anthropic (sk-ant-) keys.
@@ -80,60 +81,98 @@ _VENDOR_TOKENS = {
     "GOOGLE_API_KEY": r"AIza[A-Za-z0-9_-]{35}",
 }
 _VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"
+_ACCESS_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
 
 # Every pattern lies within one line (the stream relies on it) and has a bounded length.
 _PATTERNS: list[tuple[str, _Lazy, str | Callable[[re.Match[str]], str]]] = [
     ("AUTHORIZATION", _Lazy(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
-                          r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+                            r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
     ("BEARER", _Lazy(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
-    ("URL_CREDENTIALS", _Lazy(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
+    ("URL_CREDENTIALS",
+     _Lazy(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
     ("JWT", _Lazy(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
-    ("ACCESS_KEY", _Lazy(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b"), "[REDACTED:ACCESS_KEY]"),
+    ("ACCESS_KEY", _Lazy(rf"\b(?:{'|'.join(_ACCESS_KEY_PREFIXES)})[A-Z0-9]{{16}}\b"), "[REDACTED:ACCESS_KEY]"),
     ("HEX_KEY", _Lazy(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
     ("VENDOR_TOKEN", _Lazy(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
     # Webhook URLs whose path is the credential: Slack, Discord, Telegram bots (what follows the token goes too).
     ("WEBHOOK", _Lazy(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
-                    r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
-                    r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
+                      r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
+                      r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
 ]
-# A line can match a shape pattern only if it holds one of these: the required literal of each pattern,
-# lower-cased (the access-key and Google-key prefixes are case-sensitive and looked for as they are). Each is
-# a regex that starts with a literal character: see _by_first_character.
+
+# A line can match a shape pattern only if it holds one of these triggers (as _fold() writes the line; the
+# access-key and Google-key prefixes count only as they are written): only such lines go through the
+# patterns. All of them, and every known value, are found in one pass over the text: see _Scanner.
 _TRIGGERS = ("auth", "bearer", "://", "eyj", "0x", "pass", "secret", "token", "key", "mnemonic", "seed",
-             "credential", "salt", "sig=", "signature=", "g(?:h[pousr]_|ithub_pat_)", "x(?:ox[a-z]|app)-",
-             "k_(?:live|test|prod)_", "gl(?:pat|ptt|dt|rt|ft|cbt|oas|soat|imt|agent|ffct)-", "npm_", "sk-")
-_TRIGGERS_EXACT = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIza")
+             "credential", "salt", "sig=", "signature=", *(f"gh{c}_" for c in "pousr"), "github_pat_",
+             *(f"xox{c}-" for c in "abcdefghijklmnopqrstuvwxyz"), "xapp-", "k_live_", "k_test_", "k_prod_",
+             *(f"gl{p}-" for p in _GITLAB_PREFIXES), "npm_", "sk-")
+_TRIGGERS_EXACT = (*_ACCESS_KEY_PREFIXES, "AIza")
+
+# The non-ASCII characters that re.IGNORECASE takes for ASCII letters and str.lower() does not turn into them
+# (İ ı ſ; the Kelvin sign it does), and the capital sigma, whose lower case depends on the character after
+# it. Replaced first, str.lower() turns every character into one character in its place, the same inside a
+# line as inside the whole text.
+_FOLD_FIRST = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u03a3": "\u03c3"}
 
 
-def _by_first_character(triggers: Iterable[str], flags: int = 0) -> list[re.Pattern[str]]:
-    """One regex for all triggers that start with the same character. Searching a regex that starts with a
-    literal, the regex engine skips to that character at C speed (faster than str.find here), and one pass
-    over the text then serves several triggers: the cost is the number of passes."""
-    rests: dict[str, list[str]] = {}
-    for trigger in triggers:
-        if re.escape(trigger[0]) != trigger[0]:
-            raise ValueError(f"trigger {trigger!r} must start with a literal character")
-        rests.setdefault(trigger[0], []).append(trigger[1:])
-    return [re.compile(f"{re.escape(first)}(?:{'|'.join(r)})", flags) for first, r in rests.items()]
+def _fold(text: str) -> str:
+    """text lower-cased as the case-insensitive patterns see it, each character at its own position."""
+    if not text.isascii():
+        for char, plain in _FOLD_FIRST.items():
+            if char in text:
+                text = text.replace(char, plain)
+    return text.lower()
 
 
-_FOLDED = _by_first_character(_TRIGGERS)
-_EXACT = _by_first_character(_TRIGGERS_EXACT)
-_FOLDED_SLOW = _by_first_character(_TRIGGERS, re.I)  # for non-ASCII text, whose lower() may change lengths
+class _Scanner:
+    """Every trigger and every known value in a text, in one pass: an Aho-Corasick automaton (the
+    ahocorasick-rs package, C speed) over the folded text, all matches, overlapping ones too. One regex per
+    trigger's first character took one pass each, ~15 passes; a regex alternation of the triggers tries every
+    position of the text: both were several times slower. Known values are looked for folded too (and
+    checked as written where they are replaced), so that they cost no pass of their own however many."""
+
+    def __init__(self, values: tuple[str, ...]):
+        spellings: dict[str, tuple[str, ...] | None] = dict.fromkeys(_TRIGGERS)  # None: any case will do
+        spellings.update({exact.lower(): (exact,) for exact in _TRIGGERS_EXACT})
+        folded_values = {_fold(v) for v in values}
+        self.patterns = list(dict.fromkeys([*spellings, *folded_values]))
+        # Per pattern: the spellings a trigger must have as written (None: any; (): it is no trigger), and
+        # whether a known value folds to it.
+        self.spellings = [spellings.get(p, ()) for p in self.patterns]
+        self.is_value = [p in folded_values for p in self.patterns]
+
+    @functools.cached_property
+    def _bytes(self) -> Any:  # built on first use; ASCII text is searched as bytes (~1.5x faster than str)
+        import ahocorasick_rs
+
+        return ahocorasick_rs.BytesAhoCorasick([p.encode() for p in self.patterns])
+
+    @functools.cached_property
+    def _str(self) -> Any:
+        import ahocorasick_rs
+
+        return ahocorasick_rs.AhoCorasick(self.patterns)
+
+    def hits(self, text: str) -> list[tuple[int, int, int]]:
+        """(pattern, start, end) of every match in text, in no particular order."""
+        folded = _fold(text)
+        if folded.isascii():
+            return self._bytes.find_matches_as_indexes(folded.encode("ascii"), overlapping=True)
+        return self._str.find_matches_as_indexes(folded, overlapping=True)  # indexes in characters
+
+    def is_trigger(self, pattern: int, text: str, start: int) -> bool:
+        spellings = self.spellings[pattern]
+        return spellings is None or any(text.startswith(s, start) for s in spellings)
+
+    def has_trigger(self, line: str) -> bool:
+        return any(self.is_trigger(pattern, line, start) for pattern, start, _ in self.hits(line))
 
 
-def _trigger_positions(text: str) -> list[int]:
-    """Sorted positions of triggers in text, at least one on every line that holds any ([] for none)."""
-    folded = (_FOLDED, text.lower()) if text.isascii() else (_FOLDED_SLOW, text)
-    found: list[int] = []
-    for patterns, hay in (folded, (_EXACT, text)):
-        for pattern in patterns:
-            hit = pattern.search(hay)
-            while hit:
-                found.append(hit.start())
-                hit = pattern.search(hay, text.find("\n", hit.start()) + 1 or len(text))  # one per line will do
-    return sorted(found)
+@functools.lru_cache(maxsize=16)  # the same values, the same automaton (Redactor() is made often)
+def _scanner(values: tuple[str, ...]) -> _Scanner:
+    return _Scanner(values)
 
 
 # -- key/value pairs: `KEY=value` (env files, query strings), `"key": "value"` (JSON, Python reprs) and
@@ -242,6 +281,10 @@ def _cut_off_keys(text: str) -> str:
     return "".join(parts) + text[pos:]
 
 
+# Text is scanned this much (and the rest of its line) at a time: the scan lists every match, overlapping ones
+# too, and text dense with triggers (a hex dump: `0x` every 5 characters) would list ~40 bytes of matches for
+# each byte of text in one go.
+SCAN_BLOCK = 65536
 HOLD = 3 * MAX_VALUE + 1024  # longer than any single-line pattern can match
 
 
@@ -253,6 +296,11 @@ class Redactor:
         # Longest first, so a secret containing another is replaced whole.
         self._known = dict(sorted(values.items(), key=lambda kv: -len(kv[0])))
         self._known_re = _Lazy("|".join(re.escape(v) for v in self._known)) if self._known else None
+        self._markers = [(value, f"[REDACTED:{key}]") for value, key in self._known.items()]
+        # A value or marker with a newline in it spans lines: then the values are replaced in the whole text,
+        # as one more pass, and the scan looks for triggers only (the one-pass way replaces them line by line).
+        self._spanning = any("\n" in value + key for value, key in self._known.items())
+        self._scan = _scanner(() if self._spanning else tuple(self._known))
         self.longest = max((len(v) for v in self._known), default=0)
         self.hold = HOLD + self.longest
 
@@ -273,26 +321,60 @@ class Redactor:
             begin = _PEM_BEGIN.search(text)
             if begin:
                 text = text[:begin.start()] + PEM_MARKER
-        for value, key in self._known.items():  # longest first; str.replace is a C-speed scan
-            if value in text:
-                text = text.replace(value, f"[REDACTED:{key}]")
-        # The shape patterns run only on lines holding one of their trigger words: logs are mostly lines
-        # without any, and finding the few that have one with str.find (C speed) instead of a regex
-        # alternation is what makes tens to hundreds of MB per second possible.
-        starts = _trigger_positions(text)
-        if not starts:
-            return text
-        parts, pos = [], 0
-        for at in starts:
-            if at < pos:
-                continue
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            end = len(text) if end < 0 else end
-            parts += [text[pos:start], _shapes(text[start:end])]
+        if self._spanning:
+            text = self._replace_known(text)
+        if len(text) <= SCAN_BLOCK:
+            return self._by_line(text)
+        blocks, pos = [], 0
+        while pos < len(text):  # whole lines at a time: every line is redacted on its own
+            end = text.find("\n", pos + SCAN_BLOCK) + 1 or len(text)
+            blocks.append(self._by_line(text[pos:end]))
             pos = end
+        return "".join(blocks)
+
+    def _by_line(self, text: str) -> str:
+        # Only the lines holding a known value or a trigger of the shape patterns are looked at line by line:
+        # logs are mostly lines without either, and one pass over the text finds the few that have one.
+        parts, pos = [], 0
+        for start, end, trigger, value in self._lines(text):
+            line = text[start:end]
+            if value:  # replaced in this line as in the whole text: neither values nor markers span lines
+                line = self._replace_known(line)
+                trigger = self._scan.has_trigger(line)  # a marker may bring one, a replaced value take one
+            if trigger:
+                line = _shapes(line)
+            parts += [text[pos:start], line]
+            pos = end
+        if not parts:
+            return text
         parts.append(text[pos:])
         return "".join(parts)
+
+    def _replace_known(self, text: str) -> str:
+        for value, marker in self._markers:  # longest first
+            if value in text:
+                text = text.replace(value, marker)
+        return text
+
+    def _lines(self, text: str) -> Iterator[tuple[int, int, bool, bool]]:
+        """(start, end, holds a trigger, holds what may be a known value) of each line holding either."""
+        scan = self._scan
+        hits = scan.hits(text)
+        hits.sort(key=lambda hit: hit[1])
+        start = end = -1
+        trigger = value = False
+        for pattern, at, _ in hits:
+            if at > end:  # no pattern holds a newline: this match starts a new line
+                if trigger or value:
+                    yield start, end, trigger, value
+                start = text.rfind("\n", 0, at) + 1
+                end = text.find("\n", at)
+                end = len(text) if end < 0 else end
+                trigger = value = False
+            trigger = trigger or scan.is_trigger(pattern, text, at)
+            value = value or scan.is_value[pattern]
+        if trigger or value:
+            yield start, end, trigger, value
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where any known value or pattern matches in `text` (used to place a safe cut)."""
