@@ -83,23 +83,34 @@ _VENDOR_TOKENS = {
 _VENDOR = "(?<![A-Za-z0-9])(?:" + "|".join(f"(?P<{name}>{p})" for name, p in _VENDOR_TOKENS.items()) + ")"
 _ACCESS_KEY_PREFIXES = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA")
 
-# Every pattern lies within one line (the stream relies on it) and has a bounded length.
-_PATTERNS: list[tuple[str, _Lazy, str | Callable[[re.Match[str]], str]]] = [
-    ("AUTHORIZATION", _Lazy(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
-                            r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
-    ("BEARER", _Lazy(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"), r"\1[REDACTED:BEARER]"),
-    ("URL_CREDENTIALS",
+# Every pattern lies within one line (the stream relies on it) and has a bounded length. With each, the
+# literals one of which every match of it holds, as _fold() writes them: a line holding none of them is not
+# searched with that pattern (most trigger lines need one or two of the eight).
+_PATTERNS: list[tuple[str, tuple[str, ...], _Lazy, str | Callable[[re.Match[str]], str]]] = [
+    ("AUTHORIZATION", ("authorization",),
+     _Lazy(r"(?i)(\b(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:bearer|basic|token)[ \t]+)"
+           r"(?!\[REDACTED)[^\s\"',;\\]{1,<V>}"), r"\1[REDACTED:AUTHORIZATION]"),
+    ("BEARER", ("bearer",), _Lazy(r"(?i)(\bbearer[ \t]+)(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,<V>}"),
+     r"\1[REDACTED:BEARER]"),
+    ("URL_CREDENTIALS", ("://",),
      _Lazy(r"(\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}://[^\s:/@\"']{0,256}:)(?!\[REDACTED)[^\s@/\"']{1,<V>}(@)"),
      r"\1[REDACTED:URL_PASSWORD]\2"),
-    ("JWT", _Lazy(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"), "[REDACTED:JWT]"),
-    ("ACCESS_KEY", _Lazy(rf"\b(?:{'|'.join(_ACCESS_KEY_PREFIXES)})[A-Z0-9]{{16}}\b"), "[REDACTED:ACCESS_KEY]"),
-    ("HEX_KEY", _Lazy(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
-    ("VENDOR_TOKEN", _Lazy(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
+    ("JWT", ("eyj",), _Lazy(r"\beyJ[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}\.[A-Za-z0-9_-]{5,<V>}"),
+     "[REDACTED:JWT]"),
+    ("ACCESS_KEY", tuple(p.lower() for p in _ACCESS_KEY_PREFIXES),
+     _Lazy(rf"\b(?:{'|'.join(_ACCESS_KEY_PREFIXES)})[A-Z0-9]{{16}}\b"), "[REDACTED:ACCESS_KEY]"),
+    ("HEX_KEY", ("0x",), _Lazy(r"\b0x[0-9a-fA-F]{64}\b"), "[REDACTED:HEX_PRIVATE_KEY]"),
+    ("VENDOR_TOKEN", ("gh", "github_pat_", "xox", "xapp-", "k_live_", "k_test_", "k_prod_", "gl", "npm_", "sk-",
+                      "aiza"), _Lazy(_VENDOR), lambda m: f"[REDACTED:{m.lastgroup}]"),
     # Webhook URLs whose path is the credential: Slack, Discord, Telegram bots (what follows the token goes too).
-    ("WEBHOOK", _Lazy(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
-                      r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
-                      r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"), r"\1[REDACTED:WEBHOOK]"),
+    ("WEBHOOK", ("://",), _Lazy(r"(\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)/"
+                                r"|(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api/(?:v\d{1,2}/)?webhooks/"
+                                r"|api\.telegram\.org/(?:file/)?bot))[A-Za-z0-9_/:+-]{20,400}"),
+     r"\1[REDACTED:WEBHOOK]"),
 ]
+# What a secret key holds (SECRET_WORDS; `key` also ends every `...key` there) or a query-string one (`key`,
+# `sig`, `...signature`): a line with none of these has no secret key/value pair.
+_PAIR_NEEDLES = ("pass", "secret", "token", "credential", "mnemonic", "seed", "salt", "auth", "key", "sig")
 
 # A line can match a shape pattern only if it holds one of these triggers (as _fold() writes the line; the
 # access-key and Google-key prefixes count only as they are written): only such lines go through the
@@ -234,8 +245,14 @@ def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
 
 
 def _shapes(line: str) -> str:
-    for _, pattern, replacement in _PATTERNS:
-        line = pattern.sub(replacement, line)
+    folded = _fold(line)
+    for _, needles, pattern, replacement in _PATTERNS:
+        if any(n in folded for n in needles):
+            redacted = pattern.sub(replacement, line)
+            if redacted is not line:  # re returns the very string when nothing matched
+                line, folded = redacted, _fold(redacted)
+    if not any(n in folded for n in _PAIR_NEEDLES):
+        return line
     parts, pos = [], 0
     for _, start, end, marker in _secret_values(line):
         parts += [line[pos:start], marker]
@@ -379,7 +396,7 @@ class Redactor:
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where any known value or pattern matches in `text` (used to place a safe cut)."""
         found = [(m.start(), m.end()) for m in self._known_re.finditer(text)] if self._known_re else []
-        for _, pattern, _ in _PATTERNS:
+        for _, _, pattern, _ in _PATTERNS:
             found += [(m.start(), m.end()) for m in pattern.finditer(text)]
         return found + [(key, end) for key, _, end, _ in _secret_values(text)]  # a key goes with its value
 
