@@ -333,7 +333,11 @@ class Redactor:
     def text(self, text: str) -> str:
         """Redact a complete text. A private-key block runs to its END line, or to the end of the text; an
         END line without its BEGIN takes the key-body lines before it."""
-        if "PRIVATE KEY-----" in text:
+        return self._redact(text, "PRIVATE KEY-----" in text)
+
+    def _redact(self, text: str, keys: bool) -> str:
+        """`keys`: whether text may hold a private-key line (the stream has looked already)."""
+        if keys:
             text = _cut_off_keys(_PEM_BLOCK.sub(PEM_MARKER, text))
             begin = _PEM_BEGIN.search(text)
             if begin:
@@ -453,20 +457,22 @@ class RedactingStream:
                 if start < cut < end:
                     cut = start
         cut = _body_start(text, cut)  # lines that may be a key's body are held until it is known whether END follows
-        closed_end = 0
-        for block in _PEM_BLOCK.finditer(text):  # a whole key block goes out in one piece
-            closed_end = block.end()
-            if block.start() < cut < block.end():
-                cut = block.start()
-        begin = _PEM_BEGIN.search(text, closed_end)
-        if begin is not None:  # an open key block: hold it until its END, or drop it if it never comes
-            if len(text) - begin.start() > MAX_PEM:
-                self.pending, self.in_pem = text[begin.end():], True
-                self._skip_pem()
-                return self.r.text(text[:begin.start()]) + PEM_MARKER
-            cut = min(cut, begin.start())
+        keys = "PRIVATE KEY-----" in text  # what both BEGIN and END lines hold: most text has neither
+        if keys:
+            closed_end = 0
+            for block in _PEM_BLOCK.finditer(text):  # a whole key block goes out in one piece
+                closed_end = block.end()
+                if block.start() < cut < block.end():
+                    cut = block.start()
+            begin = _PEM_BEGIN.search(text, closed_end)
+            if begin is not None:  # an open key block: hold it until its END, or drop it if it never comes
+                if len(text) - begin.start() > MAX_PEM:
+                    self.pending, self.in_pem = text[begin.end():], True
+                    self._skip_pem()
+                    return self.r.text(text[:begin.start()]) + PEM_MARKER
+                cut = min(cut, begin.start())
         emitted, self.pending = text[:cut], text[cut:]
-        return self.r.text(emitted)
+        return self.r._redact(emitted, keys and "PRIVATE KEY-----" in emitted)
 
     def _skip_pem(self) -> None:
         """Drop pending text up to and including the key block's END line (kept: a possibly split marker)."""
