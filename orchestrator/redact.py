@@ -229,10 +229,25 @@ def _masked(value: str, form: str) -> str | None:
     return "[REDACTED]" + value[len(inner):]
 
 
+def _word_start(line: str, at: int) -> int:
+    """Where the run of key characters ([\\w.-]) that holds `at` begins."""
+    while at > 0 and (line[at - 1].isalnum() or line[at - 1] in "_.-"):  # \w: isalnum() or _
+        at -= 1
+    return at
+
+
 def _secret_values(line: str) -> Iterator[tuple[int, int, int, str]]:
     """(key start, value start, value end, the value redacted) for every secret value of a key/value pair."""
-    pos = 0
-    while (pair := _PAIR_KEY.search(line, pos)) is not None:
+    folded, pos = _fold(line), 0
+    while True:
+        # A secret key holds one of _PAIR_NEEDLES, and a key is a whole run of key characters (pairs never
+        # overlap): the candidates before the next needle's run are not secret, and are skipped unsearched.
+        needle = min((at for n in _PAIR_NEEDLES if (at := folded.find(n, pos)) >= 0), default=-1)
+        if needle < 0:
+            return
+        pos = max(pos, _word_start(line, needle) - 1)  # -1: a quote may open the key
+        if (pair := _PAIR_KEY.search(line, pos)) is None:
+            return
         pos = pair.end()
         if not _secret_key(line, pair):  # first: most candidates are not secret, and a YAML value is long
             continue
