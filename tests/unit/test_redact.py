@@ -299,3 +299,59 @@ PIECES = [*(line + "\n" for line in KEY_BODY), "-----END PRIVATE KEY-----\n", "-
 def test_streaming_redacts_exactly_like_the_whole_text(pieces, size):
     text = "".join(pieces)
     assert streamed(Redactor(), text, size) == Redactor().text(text)
+
+
+# -- one pass finds triggers and known values: case folding, values in lines, values across lines ----------
+@pytest.mark.parametrize(("text", "expected"), [
+    # re.IGNORECASE takes İ ı ſ for i i s: so does the scan for triggers (here in otherwise non-ASCII text).
+    ("café pasſword: hunter2hunter2", "café pasſword: [REDACTED]"),
+    ("AUTHORİZATION: Bearer abcdefghij", "AUTHORİZATION: Bearer [REDACTED:AUTHORIZATION]"),
+    ("naïve sıgnature=abc123 ?ſig=x&", "naïve sıgnature=abc123 ?ſig=[REDACTED]&"),
+])
+def test_non_ascii_letters_count_as_the_case_insensitive_patterns_see_them(text, expected):
+    assert streamed(Redactor(), f"before\n{text}\nafter\n", 5) == f"before\n{expected}\nafter\n"
+
+
+@pytest.mark.parametrize(("known", "text", "expected"), [
+    # A capital sigma lower-cases by what follows it: a value ending in one is found inside a longer word too.
+    ({"K": "ΚΟΣΜΟΣ"}, "x ΚΟΣΜΟΣΑ y", "x [REDACTED:K]Α y"),
+    ({"WORD": "tokenizer"}, "tokenizer=bert", "[REDACTED:WORD]=bert"),  # a value that held the only trigger
+    ({"K": "hunter2"}, "db_hunter2=abc", "db_[REDACTED:K]=abc"),
+    ({"DB_PASSWORD": "hunter2"}, "x=hunter2 user=bob", "x=[REDACTED:DB_PASSWORD] user=bob"),
+])
+@pytest.mark.parametrize("size", [1, 4, 4096])
+def test_known_values_are_replaced_wherever_they_stand(known, text, expected, size):
+    redactor = Redactor(known)
+    assert redactor.text(f"{text}\n") == f"{expected}\n"
+    assert streamed(redactor, f"{text}\n", size) == f"{expected}\n"
+
+
+def test_a_known_value_across_lines_is_replaced_in_a_whole_text():
+    assert Redactor({"K": "one\ntwo"}).text("a one\ntwo b\nc\n") == "a [REDACTED:K] b\nc\n"
+
+
+KNOWN = {"API_TOKEN": "t0k3n-v4lue", "DB_PASSWORD": "hunter2", "NAME": "Tokenizer"}
+
+
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from([*PIECES, *(f"{v} " for v in KNOWN.values()), "key=t0k3n-v4lue\n", "TOKENIZER "]),
+                max_size=14), st.integers(1, 90))
+def test_streaming_with_known_values_redacts_exactly_like_the_whole_text(pieces, size):
+    text = "".join(pieces)
+    out = streamed(Redactor(KNOWN), text, size)
+    assert out == Redactor(KNOWN).text(text)
+    assert not any(v in out for v in KNOWN.values())
+
+
+def _replaced(known: dict[str, str], text: str) -> str:
+    for value, key in sorted(((v, k) for k, v in known.items()), key=lambda vk: -len(vk[0])):
+        text = text.replace(value, f"[REDACTED:{key}]")
+    return text
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from([*PIECES, *(f"{v} " for v in KNOWN.values()), "TOKENIZER ", "tokenizer ",
+                                 "?sig =x&"]), max_size=10))  # no trigger of its own: the line decides
+def test_known_values_are_replaced_first_and_the_result_redacted_as_text(pieces):
+    text = "".join(pieces)
+    assert Redactor(KNOWN).text(text) == Redactor().text(_replaced(KNOWN, text))
