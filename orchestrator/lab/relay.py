@@ -23,10 +23,10 @@ import contextlib
 import hashlib
 import ipaddress
 import json
+import logging
 import os
 import socket
 import struct
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 CONTROL_FILE = "control.json"
 STATE_FILE = "state.json"
 PID_FILE = "relay.pid"
+log = logging.getLogger("relay")  # a daemon's log (stderr, which link.py points at relay.log), not a console
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ class Files:
             self.control, self.error = parse_control(path.read_text()), None
         except (OSError, ValueError, TypeError) as exc:
             self.error = f"{path}: {exc}"
-            print(f"relay: ignoring {self.error}", file=sys.stderr, flush=True)
+            log.warning("ignoring %s", self.error)
         return True
 
     def write_state(self, relay: Relay) -> None:
@@ -239,6 +240,9 @@ async def watch(relay: Relay, files: Files) -> None:
         if files.control_changed():
             if files.control is not None and files.control.generation != relay.control.generation:
                 relay.apply(files.control)
+                log.info("generation %d: %s, %g ms each way (%d connection(s) reset)", relay.control.generation,
+                         relay.control.state, relay.control.delay_ms,
+                         relay.last_cut if relay.control.state == "cut" else 0)
             files.write_state(relay)
         await asyncio.sleep(POLL_S)
 
@@ -251,6 +255,8 @@ async def serve(listen: tuple[str, int], target: tuple[str, int], directory: Pat
     server = await asyncio.start_server(relay.serve, *listen)
     files.listen = (listen[0], server.sockets[0].getsockname()[1])  # port 0: the one the kernel chose
     async with server:
+        log.info("listening on %s:%d, forwarding to %s:%d; %s, %g ms each way", *files.listen, *target,
+                 relay.control.state, relay.control.delay_ms)
         files.write_state(relay)
         files.write_pid()  # last: a live pid means state.json is there and the port accepts
         if ready_fd is not None:
@@ -293,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay-ms", type=float, default=20.0, help="one-way delay when control.json has none")
     parser.add_argument("--daemon", action="store_true", help="detach; exit 0 once listening, 1 if it cannot")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay[%(process)d] %(message)s")
     ready_fd = daemonize() if args.daemon else None
     asyncio.run(serve(args.listen, args.target, args.dir, args.delay_ms, ready_fd))
 
