@@ -82,7 +82,7 @@ class Host:
     def close(self) -> None:
         cancel.unregister(self)
         if self._conn is not None and not self.spec.is_local:
-            self._conn.close()
+            sshconn.close(self._conn)
         self._conn = None
 
     def __enter__(self) -> Host:
@@ -117,8 +117,7 @@ class Host:
         except CommandTimedOut as exc:
             raise CommandTimeout(self.name, command, limit, exc.result.stderr) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            self.close()  # the transport is unusable; a later call reconnects
-            raise HostUnreachable(f"{self.name}: connection lost while running {command!r}: {exc}") from None
+            raise self._lost(command, str(exc)) from None
         finally:
             with self._lock:
                 self._running.discard(pidfile)
@@ -128,15 +127,21 @@ class Host:
             # instead); the command was ended on the host by cancel(), so unwind as the signal meant.
             raise Cancelled(f"{self.name}: {command!r} ended by SIGINT/SIGTERM")
         if raw.exited == -1 and not self.spec.is_local:
-            # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut).
-            self.close()
-            raise HostUnreachable(f"{self.name}: connection lost while running {command!r}")
+            # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut, or
+            # the liveness check gave up on a silent peer).
+            raise self._lost(command)
         result = Result(self.name, command, raw.exited, raw.stdout, raw.stderr, elapsed)
         if result.exit_code in TIMEOUT_CODES and elapsed >= limit * 0.95:
             raise CommandTimeout(self.name, command, limit, result.stderr)
         if not warn and not result.ok:
             raise CommandError(self.name, command, result.exit_code, result.stderr)
         return result
+
+    def _lost(self, command: str, detail: str | None = None) -> HostUnreachable:
+        """Close the unusable connection (a later call reconnects); the error says why it was lost, if known."""
+        why = (None if self.spec.is_local or self._conn is None else sshconn.lost_reason(self._conn)) or detail
+        self.close()
+        return HostUnreachable(f"{self.name}: connection lost while running {command!r}" + (f": {why}" if why else ""))
 
     def cancel(self) -> None:
         """End every command this Host has in flight, on the host (SIGTERM to its `timeout`, which passes it

@@ -4,6 +4,7 @@ heals it in a `finally`), so `--host all` stays green for the next one."""
 
 from __future__ import annotations
 
+import secrets
 import statistics
 import subprocess
 import threading
@@ -17,6 +18,7 @@ from orchestrator import lab
 from orchestrator.config import inventory
 from orchestrator.errors import HostUnreachable
 from orchestrator.host import KILL_GRACE, Host
+from orchestrator.host.shellcmd import call, load
 from orchestrator.lab import link, spec
 from tests.integration.labkit import invoke
 from tests.waiting import wait_for
@@ -56,13 +58,14 @@ class Outcome:
     ended: float = 0.0
 
 
-def run_in_background(host: Host, command: str, timeout: float) -> tuple[threading.Thread, Outcome]:
+def run_in_background(host: Host, command: str, timeout: float, pidfile: str | None = None
+                      ) -> tuple[threading.Thread, Outcome]:
     """host.run(command) on a thread of its own, so the test can break the link under it."""
     outcome = Outcome()
 
     def target() -> None:
         try:
-            host.run(command, timeout=timeout)
+            host.run(command, timeout=timeout, pidfile=pidfile)
         except BaseException as exc:  # the test inspects whatever ended the command
             outcome.error = exc
         outcome.ended = time.monotonic()
@@ -146,6 +149,33 @@ def test_a_blackholed_link_fails_a_check_within_the_connect_timeout_and_heal_bri
     link.heal()
     healed = invoke("check", "--host", WAN, "--json")
     assert healed.rc == 0, healed.stdout + healed.stderr
+
+
+def test_a_blackhole_mid_command_is_noticed_by_keepalive_not_at_the_command_timeout(
+        lab_up: None, link_open: None) -> None:
+    """A peer that goes silent on an open connection: without keepalive answers nothing ends the wait but the
+    command's own timeout (60 s here, plus grace); with them it ends after a few keepalive intervals."""
+    marker = "sleep 27.1828"
+    pidfile = f"/tmp/.shakedown-test-link-{secrets.token_hex(4)}.pid"  # where dev records the command's pid
+    inv = inventory.load()
+    try:
+        with Host(inv.hosts[WAN]) as host:
+            host.connect()
+            thread, outcome = run_in_background(host, marker, 60, pidfile)
+            wait_for(lambda: running(marker), "the command to run on dev", timeout=10, interval=0.02)
+            blackholed_at = time.monotonic()
+            link.blackhole()
+            thread.join(6 * KEEPALIVE_S + 5)
+            assert not thread.is_alive(), "the run still waits on a silent peer"
+            assert isinstance(outcome.error, HostUnreachable), outcome.error
+            assert WAN in str(outcome.error) and "keepalive" in str(outcome.error)
+            assert outcome.ended - blackholed_at < 4 * KEEPALIVE_S + 3
+    finally:
+        # The command outlives the lost connection (its host-side timeout is 60 s): end it, by its pid, the way
+        # Host.cancel does, over a connection that works.
+        with Host(inv.hosts["dev"]) as dev:
+            dev.run(call(load("orchestrator.host", "cancel"), pidfile))
+        wait_for(lambda: not running(marker), "the command to end on dev", timeout=KILL_GRACE + 5, interval=0.1)
 
 
 # --- the relay as part of the lab ---
