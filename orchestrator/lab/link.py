@@ -201,10 +201,12 @@ def state() -> dict[str, Any] | None:
 def ensure(echo: Echo) -> None:
     """lab.up: the lab's link runs this code at its address, forwarding to its target, open, at its default delay
     (a link left cut or blackholed by an interrupted test is healed; a relay of other code is restarted)."""
-    current = state()
-    if current is not None and not _as_specified(current):
-        stopped = LAB.stop()
-        echo(f"{LINK.name}: link relay restarted: it ran other code or another address (pid {stopped})")
+    pid = LAB.pid()
+    current = LAB.state() if pid is not None else None
+    if pid is not None and (current is None or not _as_specified(current, pid)):
+        LAB.stop()
+        echo(f"{LINK.name}: link relay (pid {pid}) stopped: it ran other code, at another address, or lost its "
+             "state file")
         current = None
     if current is None:
         _start(echo)
@@ -216,8 +218,8 @@ def ensure(echo: Echo) -> None:
         echo(f"{LINK.name}: link already running on {_where()} (pid {current['pid']})")
 
 
-def _as_specified(current: dict[str, Any]) -> bool:
-    return (current.get("code") == relay.CODE
+def _as_specified(current: dict[str, Any], pid: int) -> bool:
+    return (current.get("pid") == pid and current.get("code") == relay.CODE
             and current.get("listen") == {"host": LISTEN[0], "port": LISTEN[1]}
             and current.get("target") == {"host": TARGET[0], "port": TARGET[1]})
 

@@ -171,6 +171,10 @@ class Relay:
         except OSError:
             reset(writer)  # the client sees its connection fail, as a refused one through a router would
             return
+        if self.control.state == "cut":  # cut while it connected upstream: it was not in the set to reset
+            reset(writer)
+            reset(upstream[1])
+            return
         conn = Connection(self, (reader, writer), upstream)
         self.connections.add(conn)
         try:

@@ -4,6 +4,7 @@ heals it in a `finally`), so `--host all` stays green for the next one."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import statistics
 import subprocess
@@ -19,7 +20,7 @@ from orchestrator.config import inventory
 from orchestrator.errors import HostUnreachable
 from orchestrator.host import KILL_GRACE, Host
 from orchestrator.host.shellcmd import call, load
-from orchestrator.lab import link, spec
+from orchestrator.lab import link, relay, spec
 from tests.integration.labkit import invoke
 from tests.waiting import wait_for
 
@@ -195,3 +196,15 @@ def test_lab_up_restarts_a_dead_relay_and_resets_a_link_left_broken(lab_up: None
     assert link.LAB.pid() not in (None, old)
     assert any(line.startswith(f"{WAN}: link started") for line in lines), lines
     assert invoke("lab.status", "--json").json()["hosts"][0]["link"]["up"] is True
+
+
+def test_lab_up_replaces_a_relay_running_other_code(lab_up: None, link_open: None) -> None:
+    old = link.LAB.pid()
+    acked = link.LAB.state()
+    assert old is not None and acked is not None
+    # As a relay started from another checkout would say of itself (the relay writes state.json only when told).
+    link.LAB.state_file.write_text(json.dumps({**acked, "code": "another-checkout"}))
+    lines: list[str] = []
+    lab.up(echo=lines.append)
+    assert link.LAB.pid() not in (None, old) and link.state()["code"] == relay.CODE
+    assert any(line.startswith(f"{WAN}: link relay (pid {old}) stopped: it ran other code") for line in lines), lines
