@@ -118,9 +118,9 @@ def open(spec: HostSpec) -> fabric.Connection:
 
 class Liveness:
     """OpenSSH's ServerAliveInterval/CountMax for Paramiko. Paramiko's own keepalive only sends (it never asks
-    for an answer), and a read on a channel waits as long as TCP stays open: a peer that goes silent on an open
-    connection (a blackholed network, a frozen host) held every command until its own timeout, or for ever while
-    an exec request waited for its answer. Every `interval` this asks for one (keepalive@openssh.com; sshd
+    for an answer), and a read on a channel waits as long as TCP stays open: a peer gone silent on an open
+    connection (a blackholed network, a frozen host) would hold a command until its own timeout, and an exec
+    request waiting for its answer for ever. Every `interval` this asks for one (keepalive@openssh.com; sshd
     answers an unknown global request with a failure, which is an answer); none within MISSED_KEEPALIVES
     intervals closes the transport, which ends every wait on it at once (its channels close)."""
 

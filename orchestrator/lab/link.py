@@ -26,7 +26,7 @@ from typing import Any
 
 from orchestrator.paths import ROOT
 
-from . import relay
+from . import linkproto
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import (
     cmdline,
@@ -57,9 +57,9 @@ class Link:
 
     def __init__(self, run_dir: Path):
         self.dir = run_dir
-        self.control_file = run_dir / relay.CONTROL_FILE
-        self.state_file = run_dir / relay.STATE_FILE
-        self.pidfile = run_dir / relay.PID_FILE
+        self.control_file = run_dir / linkproto.CONTROL_FILE
+        self.state_file = run_dir / linkproto.STATE_FILE
+        self.pidfile = run_dir / linkproto.PID_FILE
         self.lock_file = run_dir / "control.lock"
 
     def pid(self) -> int | None:
@@ -114,23 +114,23 @@ class Link:
                 "delay_ms": current.delay_ms if delay_ms is None else delay_ms,
             }
             try:
-                relay.parse_control(json.dumps(wanted))
+                linkproto.parse_control(json.dumps(wanted))
             except ValueError as exc:
                 raise LabError(f"link: {exc}", EXIT_BAD_INPUT) from None
             write_if_changed(self.control_file, json.dumps(wanted) + "\n", 0o644)
         return wanted["generation"]
 
-    def _control(self) -> relay.Control:
+    def _control(self) -> linkproto.Control:
         """The current control file, or the relay's defaults; a hand-broken one still gives its generation."""
         try:
             text = self.control_file.read_text()
         except FileNotFoundError:
-            return relay.Control()
+            return linkproto.Control()
         try:
-            return relay.parse_control(text)
+            return linkproto.parse_control(text)
         except (ValueError, TypeError):
             acked = self.state() or {}
-            return relay.Control(generation=int(acked.get("generation", 0)))
+            return linkproto.Control(generation=int(acked.get("generation", 0)))
 
     def _acknowledged(self, generation: int, pid: int) -> dict[str, Any] | None:
         acked = self.state()
@@ -219,7 +219,7 @@ def ensure(echo: Echo) -> None:
 
 
 def _as_specified(current: dict[str, Any], pid: int) -> bool:
-    return (current.get("pid") == pid and current.get("code") == relay.CODE
+    return (current.get("pid") == pid and current.get("code") == linkproto.CODE
             and current.get("listen") == {"host": LISTEN[0], "port": LISTEN[1]}
             and current.get("target") == {"host": TARGET[0], "port": TARGET[1]})
 

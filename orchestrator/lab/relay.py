@@ -20,51 +20,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import json
 import logging
 import os
 import socket
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from .linkproto import CODE, CONTROL_FILE, PID_FILE, STATE_FILE, Control, parse_control
 
 POLL_S = 0.05
 CHUNK = 64 * 1024
 QUEUED_CHUNKS = 64  # per direction: a slow reader holds back the sender instead of growing memory
-STATES = ("open", "cut", "blackhole")
-# The running relay's code, so lab.up can tell a relay started from other code (another checkout) and restart it.
-CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-
-CONTROL_FILE = "control.json"
-STATE_FILE = "state.json"
-PID_FILE = "relay.pid"
 log = logging.getLogger("relay")  # a daemon's log (stderr, which link.py points at relay.log), not a console
-
-
-@dataclass(frozen=True)
-class Control:
-    generation: int = 0
-    state: str = "open"
-    delay_ms: float = 20.0
-
-
-def parse_control(text: str) -> Control:
-    """control.json's content; ValueError naming what is wrong."""
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("control must be a JSON object")
-    control = Control(**{k: data[k] for k in ("generation", "state", "delay_ms") if k in data})
-    if control.state not in STATES:
-        raise ValueError(f"state must be one of {', '.join(STATES)}, not {control.state!r}")
-    if isinstance(control.generation, bool) or not isinstance(control.generation, int):
-        raise ValueError(f"generation must be an integer, not {control.generation!r}")
-    if (isinstance(control.delay_ms, bool) or not isinstance(control.delay_ms, int | float)
-            or not 0 <= control.delay_ms <= 60_000):
-        raise ValueError(f"delay_ms must be a number of milliseconds in 0..60000, not {control.delay_ms!r}")
-    return control
 
 
 def reset(writer: asyncio.StreamWriter) -> None:

@@ -20,7 +20,7 @@ from orchestrator.config import inventory
 from orchestrator.errors import HostUnreachable
 from orchestrator.host import KILL_GRACE, Host
 from orchestrator.host.shellcmd import call, load
-from orchestrator.lab import link, relay, spec
+from orchestrator.lab import link, linkproto, spec
 from tests.integration.labkit import invoke
 from tests.waiting import wait_for
 
@@ -206,5 +206,5 @@ def test_lab_up_replaces_a_relay_running_other_code(lab_up: None, link_open: Non
     link.LAB.state_file.write_text(json.dumps({**acked, "code": "another-checkout"}))
     lines: list[str] = []
     lab.up(echo=lines.append)
-    assert link.LAB.pid() not in (None, old) and link.state()["code"] == relay.CODE
+    assert link.LAB.pid() not in (None, old) and link.state()["code"] == linkproto.CODE
     assert any(line.startswith(f"{WAN}: link relay (pid {old}) stopped: it ran other code") for line in lines), lines

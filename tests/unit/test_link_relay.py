@@ -266,6 +266,14 @@ def test_only_loopback_addresses_are_accepted(tmp_path: Path) -> None:
         assert out.returncode == 2 and "not a loopback address" in out.stderr
 
 
+def test_the_relay_logs_what_it_did_and_nothing_alarming(link: Link) -> None:
+    link.set_delay(7)
+    text = (link.dir.parent / "relay.log").read_text()
+    assert " listening on 127.0.0.1:" in text and ": open, 7 ms each way" in text
+    # e.g. runpy's RuntimeWarning, were the package to import relay.py before `-m` runs it as __main__
+    assert "Warning" not in text and "Traceback" not in text, text
+
+
 def test_the_lab_link_module_acts_on_the_lab_s_link_directory() -> None:
     assert link_module.LAB.dir == Path("/run/shakedown-lab/link")
     assert link_module.LISTEN == ("127.0.0.1", 2322) and link_module.TARGET == ("127.0.0.1", 2222)
