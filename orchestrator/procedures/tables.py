@@ -59,4 +59,4 @@ def _link(link: dict[str, Any] | None) -> str:
     where = f"{link['inventory_host']} {link['address']['host']}:{link['address']['port']}"
     if not link["up"]:
         return f"{where} [red]down[/]"
-    return f"{where} {link['state']}, {link['delay_ms']:g} ms each way (control: {link['control_file']})"
+    return f"{where} {link['state']}, {link['delay_ms']:g} ms"  # --json says how to control it
