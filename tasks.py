@@ -123,7 +123,8 @@ def bench(c, hosts="10", runs="5", json=False, out=None, log_mb="100", commands=
 
 @task(name="up")
 def lab_up(c):
-    """Start the local lab (root): sshd + dockerd per host on loopback, and the sample stack on dev."""
+    """Start the local lab (root): sshd + dockerd per host on loopback, the sample stack on dev, and the
+    latency-and-fault link in front of dev's sshd (inventory host dev-wan)."""
     from orchestrator.cli import run_lab
 
     _exit(run_lab("up"))
@@ -131,13 +132,13 @@ def lab_up(c):
 
 @task(name="down", help={"purge": "Also delete the lab's state (keys, engines' data, stack)."})
 def lab_down(c, purge=False):
-    """Stop the lab's sshd and dockerd processes (by their pid files)."""
+    """Stop the lab's link relay, sshd and dockerd processes (by their pid files)."""
     from orchestrator.cli import run_lab
 
     _exit(run_lab("down", purge=purge))
 
 
-@task(name="status", help={"json": "Print the lab's hosts as JSON (ssh, docker_host, stack_dir, up)."})
+@task(name="status", help={"json": "Print the lab's hosts as JSON (ssh, docker_host, stack_dir, up, link)."})
 def lab_status(c, json=False):
     """Show the lab's hosts and whether each is up."""
     from orchestrator.cli import run_lab

@@ -132,7 +132,8 @@ TOOL_VARS: dict[str, Var] = {
     "connect_timeout": Var("positive number", _is_positive, 10, "Seconds to open SSH (TCP, banner, auth)."),
     "command_timeout": Var("positive number", _is_positive, 60, "Default timeout (s) of any remote command."),
     "keepalive_interval": Var("positive number", _is_positive, 15,
-                              "SSH keepalive (s) so a dead peer cannot hang a read."),
+                              "SSH keepalive (s): a peer that answers none for 3 intervals is dropped, so a "
+                              "silent peer cannot hang a read."),
     "docker_host": Var("string", _is_str, None,
                        "DOCKER_HOST for commands on this host (default: the login environment's)."),
     "stack_dir": Var("string", _is_str, None, "Directory of the deployed stack (holds VERSION and the compose file)."),

@@ -86,7 +86,7 @@ class Host:
     def close(self) -> None:
         cancel.unregister(self)
         if self._conn is not None and not self.spec.is_local:
-            self._conn.close()
+            sshconn.close(self._conn)
         self._conn = None
 
     def __enter__(self) -> Host:
@@ -123,8 +123,7 @@ class Host:
         except TimeoutError:
             raise CommandTimeout(self.name, command, limit) from None
         except (paramiko.SSHException, OSError, EOFError) as exc:
-            self.close()  # the transport is unusable; a later call reconnects
-            raise HostUnreachable(f"{self.name}: connection lost while running {command!r}: {exc}") from None
+            raise self._lost(command, str(exc)) from None
         finally:
             with self._lock:
                 self._running.discard(pidfile)
@@ -134,9 +133,9 @@ class Host:
             # instead); the command was ended on the host by cancel(), so unwind as the signal meant.
             raise Cancelled(f"{self.name}: {command!r} ended by SIGINT/SIGTERM")
         if exited == -1 and not self.spec.is_local:
-            # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut).
-            self.close()
-            raise HostUnreachable(f"{self.name}: connection lost while running {command!r}")
+            # Paramiko's "no exit status": the channel closed under the command (sshd gone, network cut, or
+            # the liveness check gave up on a silent peer).
+            raise self._lost(command)
         result = Result(self.name, command, exited, stdout, stderr, elapsed)
         if result.exit_code in TIMEOUT_CODES and elapsed >= limit * 0.95:
             raise CommandTimeout(self.name, command, limit, result.stderr)
@@ -160,6 +159,12 @@ class Host:
         answers = batch.parse(raw.stdout, boundary, len(reads))
         return [None if a is None else Result(self.name, r.command, a[2], a[0], a[1], raw.duration)
                 for r, a in zip(reads, answers, strict=True)]
+
+    def _lost(self, command: str, detail: str | None = None) -> HostUnreachable:
+        """Close the unusable connection (a later call reconnects); the error says why it was lost, if known."""
+        why = (None if self.spec.is_local or self._conn is None else sshconn.lost_reason(self._conn)) or detail
+        self.close()
+        return HostUnreachable(f"{self.name}: connection lost while running {command!r}" + (f": {why}" if why else ""))
 
     def cancel(self) -> None:
         """End every command this Host has in flight, on the host (SIGTERM to its `timeout`, which passes it

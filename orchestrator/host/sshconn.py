@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
+import weakref
 from pathlib import Path
 
 import fabric
@@ -13,6 +16,7 @@ from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import HostUnreachable
 
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
+MISSED_KEEPALIVES = 3  # OpenSSH's ServerAliveCountMax: a peer silent for this many intervals is gone
 
 
 class FastRemote(fabric.runners.Remote):
@@ -104,10 +108,77 @@ def open(spec: HostSpec) -> fabric.Connection:
     except (OSError, EOFError) as exc:
         raise HostUnreachable(f"{spec.name}: cannot reach {target}: {_reason(exc)}") from None
     transport = conn.transport
-    transport.set_keepalive(int(spec.get("keepalive_interval")))
     # Paramiko leaves Nagle on; each small command round trip then waits on delayed ACKs.
     transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    watcher = Liveness(transport, float(spec.get("keepalive_interval")))
+    _WATCHERS[transport] = watcher
+    watcher.start()
     return conn
+
+
+class Liveness:
+    """OpenSSH's ServerAliveInterval/CountMax for Paramiko. Paramiko's own keepalive only sends (it never asks
+    for an answer), and a read on a channel waits as long as TCP stays open: a peer gone silent on an open
+    connection (a blackholed network, a frozen host) would hold a command until its own timeout, and an exec
+    request waiting for its answer for ever. Every `interval` this asks for one (keepalive@openssh.com; sshd
+    answers an unknown global request with a failure, which is an answer); none within MISSED_KEEPALIVES
+    intervals closes the transport, which ends every wait on it at once (its channels close)."""
+
+    def __init__(self, transport: paramiko.Transport, interval: float):
+        self.transport = transport
+        self.interval = interval
+        self.dead: str | None = None  # why it closed the transport, once it did
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="ssh-liveness", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.interval) and self.transport.is_active():
+            if not self._answered(within=self.interval * MISSED_KEEPALIVES) and not self._stopped.is_set():
+                self.dead = (f"the peer answered no SSH keepalive for {self.interval * MISSED_KEEPALIVES:g}s "
+                             f"(keepalive_interval {self.interval:g}s x {MISSED_KEEPALIVES})")
+                self.transport.close()
+                return
+
+    def _answered(self, within: float) -> bool:
+        answered = threading.Event()
+
+        def ask() -> None:
+            # Blocks until the answer, or until the transport is closed (then it returns at once).
+            with contextlib.suppress(Exception):
+                self.transport.global_request("keepalive@openssh.com", wait=True)
+            answered.set()
+
+        threading.Thread(target=ask, name="ssh-keepalive", daemon=True).start()
+        return answered.wait(within)
+
+
+# A transport's watcher, to say why a connection was lost (a silent peer), and gone with its transport.
+_WATCHERS: weakref.WeakKeyDictionary[paramiko.Transport, Liveness] = weakref.WeakKeyDictionary()
+
+
+def _watcher(conn: fabric.Connection) -> Liveness | None:
+    transport = conn.transport
+    return _WATCHERS.get(transport) if transport is not None else None
+
+
+def lost_reason(conn: fabric.Connection) -> str | None:
+    """Why the liveness check closed this connection, if it did."""
+    watcher = _watcher(conn)
+    return watcher.dead if watcher is not None else None
+
+
+def close(conn: fabric.Connection) -> None:
+    """Close the connection, and its liveness check with it."""
+    watcher = _watcher(conn)
+    if watcher is not None:
+        watcher.stop()
+    conn.close()
 
 
 def _reason(exc: BaseException) -> str:

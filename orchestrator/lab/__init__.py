@@ -5,6 +5,8 @@ Engine; dev also runs the sample stack from a git repo built from tests/lab/, an
 and a prune lock for `invoke prune` (leftovers.py). up() is idempotent: what is already right is left alone,
 so a second run only checks (a few seconds at most). While an e2e has borrowed dev (a live lease, or an
 unfinished journal), up() only (re)starts daemons and leaves the stack and the run's peers alone (borrow.py).
+In front of dev's sshd runs the lab's latency-and-fault link (relay.py, controlled through link.py; inventory
+host dev-wan): up() starts it, or heals it and resets its delay if a test left it otherwise.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import borrow, dockerd, hostdata, images, keys, leftovers, prereqs, repo, sshd, stack, users
+from . import borrow, dockerd, hostdata, images, keys, leftovers, link, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
-from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, RUN_DIR, STATE_DIR, LabHost
+from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, LINK, RUN_DIR, STATE_DIR, LabHost
 
 __all__ = ["LabError", "down", "status", "up"]
 
@@ -42,7 +44,7 @@ def _up(echo: Echo) -> None:
         d.mkdir(parents=True, exist_ok=True)
         d.chmod(0o755)  # sshd's StrictModes checks every directory above authorized_keys
     client_pub = keys.ensure_client_key(echo)
-    host_keys: list[tuple[LabHost, str]] = []
+    host_keys: list[tuple[keys.Reachable, str]] = []
     for host in HOSTS:
         host.dir.mkdir(exist_ok=True)
         host.dir.chmod(0o755)
@@ -50,6 +52,8 @@ def _up(echo: Echo) -> None:
         users.ensure(host, echo)
         host_keys.append((host, keys.ensure_host_key(host, echo)))
         keys.ensure_authorized_keys(host, client_pub)
+    # Through the link, SSH meets the target's own sshd: the same host key, listed under the link's address.
+    host_keys.append((LINK, next(key for host, key in host_keys if host == LINK.target)))
     if keys.write_known_hosts(host_keys):
         echo(f"lab: wrote {KNOWN_HOSTS}")
     tar_cache: dict[str, bytes] = {}
@@ -57,6 +61,7 @@ def _up(echo: Echo) -> None:
         sshd.ensure(host, echo)
         dockerd.ensure(host, echo)
         images.ensure_base(host, echo, tar_cache)
+    link.ensure(echo)
     leftovers.ensure_prune_lock(echo)  # the agent's CI state: no e2e borrows it
     leftovers.ensure(echo)
     # Read late, under the lab lock: an e2e on dev borrows its stack and peers, which only the run may touch.
@@ -69,6 +74,9 @@ def _up(echo: Echo) -> None:
         dockerd.check_networks(host)
         _check_login(host)
         echo(f"{host.name}: ssh {host.user}@{host.ssh_host}:{host.ssh_port} reaches its docker engine: ok")
+    _check_login(LINK.target, port=LINK.listen_port)
+    echo(f"{LINK.name}: ssh {LINK.target.user}@{LINK.listen_host}:{LINK.listen_port} reaches {LINK.target.name}'s "
+         "docker engine through the link: ok")
 
 
 def _ensure_dev_side(echo: Echo) -> None:
@@ -81,10 +89,12 @@ def _ensure_dev_side(echo: Echo) -> None:
     stack.ensure_deployed(DEV, redeploy=rebuilt or checkout_changed, recreate=config_changed, echo=echo)
 
 
-def _check_login(host: LabHost) -> None:
-    """Log in exactly as the orchestrator will (key, strict known_hosts) and reach this host's engine."""
+def _check_login(host: LabHost, port: int | None = None) -> None:
+    """Log in exactly as the orchestrator will (key, strict known_hosts) and reach this host's engine; through
+    `port` (the link's) instead of the host's own sshd port when given."""
+    port = port or host.ssh_port
     argv = [
-        "ssh", "-F", "/dev/null", "-i", str(CLIENT_KEY), "-p", str(host.ssh_port),
+        "ssh", "-F", "/dev/null", "-i", str(CLIENT_KEY), "-p", str(port),
         "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
         "-o", f"UserKnownHostsFile={KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes",
         "-o", "LogLevel=ERROR",
@@ -94,14 +104,15 @@ def _check_login(host: LabHost) -> None:
     out = run(argv, timeout=30, check=False)
     if out.returncode != 0 or host.docker_host not in out.stdout:
         raise LabError(
-            f"{host.name}: ssh login as {host.user} to {host.ssh_host}:{host.ssh_port} did not reach "
+            f"{host.name}: ssh login as {host.user} to {host.ssh_host}:{port} did not reach "
             f"{host.docker_host} (exit {out.returncode}): {(out.stderr or out.stdout).strip()[-500:]}",
             EXIT_INFRA,
         )
 
 
 def down(echo: Echo = print, purge: bool = False) -> None:
-    """Stop every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR and RUN_DIR, nothing else."""
+    """Stop the link relay, every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR and RUN_DIR,
+    nothing else."""
     if os.geteuid() != 0:
         raise LabError("lab.down needs root (it stops the lab's sshd and dockerd)", EXIT_BAD_INPUT)
     # The bench's fleet first: its pidfiles live under RUN_DIR, and a purge must not orphan its sshds.
@@ -109,10 +120,13 @@ def down(echo: Echo = print, purge: bool = False) -> None:
 
     fleet.down(echo)
     with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.down"):
+        link.stop(echo)  # its pidfile lives under RUN_DIR too
         for host in HOSTS:
             sshd.stop(host, echo)
             dockerd.stop(host, echo)
         if purge:
+            if link.LAB.pid() is not None:
+                raise LabError(f"{LINK.name}: link relay still running; not purging", EXIT_INFRA)
             for host in HOSTS:
                 if dockerd.pid(host) is not None or sshd.pid(host) is not None:
                     raise LabError(f"{host.name}: still running; not purging", EXIT_INFRA)
@@ -155,6 +169,8 @@ def _host_status(host: LabHost) -> dict[str, Any]:
         "compose_project": host.compose_project,
         "repo": str(host.repo) if host.repo else None,
         "up": _is_up(host),
+        # The latency-and-fault link in front of this host's sshd (inventory host dev-wan), or None.
+        "link": link.status() if host == LINK.target else None,
     }
 
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from .proc import run, write_if_changed
 from .spec import CLIENT_KEY, KNOWN_HOSTS, SSH_DIR, LabHost
+
+
+class Reachable(Protocol):
+    """Something SSH reaches at an address: a lab host, or the link in front of one (same key, another port)."""
+
+    @property
+    def known_hosts_name(self) -> str: ...
 
 
 def ensure_client_key(echo: Callable[[str], None]) -> str:
@@ -42,7 +50,7 @@ def ensure_authorized_keys(host: LabHost, client_pub: str) -> bool:
     return write_if_changed(host.authorized_keys, client_pub + "\n", 0o644)
 
 
-def write_known_hosts(entries: Iterable[tuple[LabHost, str]]) -> bool:
+def write_known_hosts(entries: Iterable[tuple[Reachable, str]]) -> bool:
     lines = [f"{host.known_hosts_name} {key}" for host, key in entries]
     return write_if_changed(KNOWN_HOSTS, "\n".join(lines) + "\n", 0o644)
 

@@ -189,3 +189,37 @@ AGENT = LabHost(
 )
 
 HOSTS: tuple[LabHost, ...] = (DEV, AGENT)
+
+
+@dataclass(frozen=True)
+class LabLink:
+    """A latency-and-fault link in front of a lab host's sshd: the lab's own TCP relay (relay.py), since netem
+    is not available on these machines. The inventory host `name` is `target` reached through it: same login
+    user and key, and the same host key (known_hosts lists it under this address too)."""
+
+    name: str
+    listen_host: str
+    listen_port: int
+    target: LabHost
+    delay_ms: float  # one way, per chunk, both directions: the round trip gains twice this
+
+    def __post_init__(self) -> None:
+        if not ipaddress.ip_address(self.listen_host).is_loopback:
+            raise ValueError(f"lab link {self.name}: {self.listen_host} is not a loopback address")
+
+    @property
+    def run_dir(self) -> Path:
+        # control.json (what link.py asks for), state.json (what the relay acknowledged), relay.pid
+        return RUN_DIR / "link"
+
+    @property
+    def log(self) -> Path:
+        return LAB_DIR / "link" / "relay.log"
+
+    @property
+    def known_hosts_name(self) -> str:
+        return f"[{self.listen_host}]:{self.listen_port}"
+
+
+# 2322 is also fleet22's port, but on 127.0.1.22: one port on two addresses, no clash.
+LINK = LabLink(name="dev-wan", listen_host="127.0.0.1", listen_port=2322, target=DEV, delay_ms=20.0)

@@ -42,12 +42,21 @@ def findings(result: RunResult) -> Table:
 
 
 def lab(status: dict[str, Any]) -> Table:
-    """lab.status: each host's address, engine, stack and whether it is up."""
+    """lab.status: each host's address, engine, stack, link and whether it is up."""
     t = Table(title="shakedown lab", title_justify="left")
-    for col in ("host", "ssh", "docker", "stack", "up"):
+    for col in ("host", "ssh", "docker", "stack", "link", "up"):
         t.add_column(col)
     for h in status["hosts"]:
         ssh = f"{h['ssh']['user']}@{h['ssh']['host']}:{h['ssh']['port']}"
-        t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-",
+        t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-", _link(h.get("link")),
                   "[green]up[/]" if h["up"] else "[red]down[/]")
     return t
+
+
+def _link(link: dict[str, Any] | None) -> str:
+    if link is None:
+        return "-"
+    where = f"{link['inventory_host']} {link['address']['host']}:{link['address']['port']}"
+    if not link["up"]:
+        return f"{where} [red]down[/]"
+    return f"{where} {link['state']}, {link['delay_ms']:g} ms"  # --json says how to control it

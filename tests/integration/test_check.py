@@ -44,7 +44,7 @@ def test_a_healthy_check_costs_at_most_two_commands_on_the_host(healthy_stack):
 def test_check_all_prints_a_green_table(healthy_stack):
     result = invoke("check", "--host", "all")
     assert result.rc == 0, result.stdout + result.stderr
-    for host in ("dev", "agent", "local"):
+    for host in ("dev", "agent", "local", "dev-wan"):  # dev-wan: dev through the lab's link
         assert f"{host}: PASS" in result.stdout
     assert "verdict: PASS" in result.stdout
 
@@ -132,6 +132,10 @@ def test_lab_status_json_gives_scripts_the_documented_keys(lab_up):
     assert dev["docker_host"] == "unix:///var/lib/shakedown-lab/dev/docker.sock"
     assert (dev["stack_dir"], dev["compose_project"], dev["up"]) == (str(spec.DEV.stack_dir), "sample", True)
     assert dev["repo"].endswith("app.git") and hosts["agent"]["up"] is True
+    link = dev["link"]
+    assert (link["address"], link["state"], link["delay_ms"], link["up"]) == \
+        ({"host": "127.0.0.1", "port": 2322}, "open", 20, True)
+    assert link["control_file"] == str(spec.LINK.run_dir / "control.json") and hosts["agent"]["link"] is None
 
 
 def test_the_lab_inventory_matches_the_lab(lab_up):
@@ -145,3 +149,9 @@ def test_the_lab_inventory_matches_the_lab(lab_up):
         assert vars_["ssh_known_hosts_file"] == str(spec.KNOWN_HOSTS)
     assert inv.hosts["local"].vars["docker_host"] == spec.DEV.docker_host
     assert inv.hosts["dev"].vars["stack_dir"] == str(spec.DEV.stack_dir)
+    wan = inv.hosts[spec.LINK.name]
+    assert (wan.get("ansible_host"), wan.get("ansible_port"), wan.get("ansible_user")) == \
+        (spec.LINK.listen_host, spec.LINK.listen_port, spec.LINK.target.user)
+    # The link forwards to dev's sshd: known_hosts lists dev's key under the link's address too.
+    known = dict(line.split(" ", 1) for line in spec.KNOWN_HOSTS.read_text().splitlines())
+    assert known[spec.LINK.known_hosts_name] == known[spec.DEV.known_hosts_name]

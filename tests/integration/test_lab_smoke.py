@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import lab
-from orchestrator.lab import dockerd, spec, sshd, stack
+from orchestrator.lab import dockerd, link, spec, sshd, stack
 from orchestrator.lab.proc import tcp_open
 from orchestrator.ops.e2e import lease as e2e_lease
 from tests.integration.labkit import (
@@ -39,7 +39,7 @@ from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")]
 
-STATUS_KEYS = {"name", "ssh", "docker_host", "stack_dir", "compose_project", "repo", "up"}
+STATUS_KEYS = {"name", "ssh", "docker_host", "stack_dir", "compose_project", "repo", "up", "link"}
 NO_OP_LINE = re.compile(r"already|: ok$|^lab: up in ")
 
 
@@ -75,11 +75,17 @@ def test_status_shape(lab_is_up: None) -> None:
     assert agent["ssh"]["user"] == "sd-agent"
     assert agent["docker_host"] == "unix:///var/lib/shakedown-lab/agent/docker.sock"
     assert agent["stack_dir"] is None and agent["compose_project"] is None and agent["repo"] is None
+    # The latency-and-fault link sits in front of dev's sshd only.
+    assert agent["link"] is None
+    link = dev["link"]
+    assert link["address"] == {"host": "127.0.0.1", "port": 2322} and link["inventory_host"] == "dev-wan"
+    assert (link["state"], link["delay_ms"], link["up"]) == ("open", 20, True)
+    assert link["control_file"] == "/run/shakedown-lab/link/control.json"
 
 
 def _snapshot() -> dict[str, object]:
     return {
-        "pids": [(sshd.pid(h), dockerd.pid(h)) for h in spec.HOSTS],
+        "pids": [(sshd.pid(h), dockerd.pid(h)) for h in spec.HOSTS] + [link.LAB.pid()],
         "containers": sorted((c.service, c.id) for c in stack.containers(spec.DEV)),
         "known_hosts_mtime": spec.KNOWN_HOSTS.stat().st_mtime_ns,
         "repo_main": (spec.REPO_DIR / "refs" / "heads" / "main").read_text(),

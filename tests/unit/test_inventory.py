@@ -287,7 +287,7 @@ def test_home_is_expanded(monkeypatch, tmp_path):
 # -- the lab inventory that ships with the repo ---------------------------------------------------------
 def test_lab_inventory_hosts_and_connection_vars():
     inv = inventory.load(LAB)
-    assert set(inv.hosts) == {"dev", "agent", "local"}
+    assert set(inv.hosts) == {"dev", "agent", "local", "dev-wan"}
     dev, agent, local = inv.hosts["dev"], inv.hosts["agent"], inv.hosts["local"]
     assert (dev.get("ansible_host"), dev.get("ansible_port"), dev.get("ansible_user")) == \
         ("127.0.0.1", 2222, "sd-dev")
@@ -306,3 +306,17 @@ def test_lab_inventory_hosts_and_connection_vars():
         host = spec.get("ansible_host") or "127.0.0.1"
         assert host.startswith("127."), "the lab must stay on loopback"
     assert [h.name for h in inv.select("devs")] == ["dev", "local"]
+
+
+def test_lab_inventory_dev_wan_is_dev_through_the_link():
+    inv = inventory.load(LAB)
+    dev, wan = inv.hosts["dev"], inv.hosts["dev-wan"]
+    # The link's address (orchestrator/lab/spec.py LINK), dev's login user and key.
+    assert (wan.get("ansible_host"), wan.get("ansible_port"), wan.get("ansible_user")) == \
+        ("127.0.0.1", 2322, "sd-dev")
+    assert wan.get("keepalive_interval") == 2  # a blackholed link is noticed in seconds, not at the timeout
+    differ = {name for name in dev.vars.keys() | wan.vars.keys() if dev.get(name) != wan.get(name)}
+    assert differ == {"ansible_port", "keepalive_interval", "inventory_hostname"}  # the same stack, all of it
+    # Only its own group: `devs` (and every count of it) stays dev and local.
+    assert [h.name for h in inv.select("links")] == ["dev-wan"]
+    assert "dev-wan" not in {h.name for h in inv.select("devs,agents")}
