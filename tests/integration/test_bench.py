@@ -27,13 +27,15 @@ def test_bench_smoke_report_shape(fleet_stopped_after, tmp_path):
     data = json.loads(out.read_text())
     assert data["schema"] == 1 and data["options"]["runs"] == 1 and data["machine"]["cpus"] >= 1
     titles = [g["title"] for g in data["groups"]]
-    assert [t.split(" ")[0] for t in titles] == ["check", "fan-out", "per", "redactor", "CLI", "e2e:"]
+    assert [t.split(" ")[0] for t in titles] == ["check", "fan-out", "per", "redactor", "CLI", "e2e:", "check"]
     check = data["groups"][0]
     assert {"shakedown check --host dev", "plain ssh (one batched call)"} <= set(check["stats"])
     for other in ("ansible-playbook", "pyinfra"):
         assert other in check["stats"] or other in check["notes"]  # measured, or says why
     assert check["round_trips"]["shakedown"] == "1" and check["round_trips"]["plain ssh"] == "1"
     assert {"e2e feature-good", "e2e feature-crash-loop"} <= set(data["groups"][5]["stats"])
+    assert "shakedown check --host dev-wan" in data["groups"][6]["stats"]
+    assert data["groups"][6]["round_trips"]["shakedown"] == "1"
     for group in data["groups"]:
         for name, stats in group["stats"].items():
             assert set(stats) == {"min", "median", "max", "max_rss_mb"}, name

@@ -34,6 +34,8 @@ class Target:
 
 
 DEV = Target("dev", spec.DEV.ssh_host, spec.DEV.ssh_port, spec.DEV.user)
+# The same dev host through the lab's link (a relay adding 20 ms each way: a 40 ms RTT, as from a laptop).
+DEV_WAN = Target(spec.LINK.name, spec.LINK.listen_host, spec.LINK.listen_port, spec.DEV.user)
 
 
 def shakedown_check(hosts: str, inventory: Path | None = None) -> list[str]:

@@ -76,6 +76,7 @@ def run_bench(run_: Run, opts: BenchOptions) -> int:
         _redactor_group(opts, work, echo),
         _startup_group(opts, echo),
         _verdict_group(opts, echo),
+        _check_group(opts, work, echo, c.DEV_WAN, "check over the link (dev through a 40 ms RTT relay, whole process)"),
     ]
     data = _data(opts, groups, started)
     md = render.markdown(data)
@@ -105,11 +106,12 @@ def _interleave(group: Group, contenders: dict[str, Callable[[], Sample]], runs:
     return group
 
 
-def _check_group(opts: BenchOptions, work: Path, echo: Echo) -> Group:
-    inventory, playbook = c.ansible_files([c.DEV], work / "ansible-dev", fan_out=False)
+def _check_group(opts: BenchOptions, work: Path, echo: Echo, target: c.Target = c.DEV,
+                 title: str = "check on one host (whole process)") -> Group:
+    inventory, playbook = c.ansible_files([target], work / f"ansible-{target.name}", fan_out=False)
     contenders: dict[str, Callable[[], Sample]] = {
-        "shakedown check --host dev": lambda: run(c.shakedown_check("dev"), cwd=c.ROOT),
-        "plain ssh (one batched call)": lambda: run(c.plain_ssh()),
+        f"shakedown check --host {target.name}": lambda: run(c.shakedown_check(target.name), cwd=c.ROOT),
+        "plain ssh (one batched call)": lambda: run(c.plain_ssh(target)),
     }
     try:
         argv, env = c.ansible(inventory, playbook, forks=1)
@@ -117,15 +119,15 @@ def _check_group(opts: BenchOptions, work: Path, echo: Echo) -> Group:
     except (OSError, subprocess.SubprocessError) as exc:
         echo(f"bench: ansible unavailable: {exc}")
     try:
-        pyinfra_argv = c.pyinfra(*c.pyinfra_files(c.DEV, work / "pyinfra-dev"))
+        pyinfra_argv = c.pyinfra(*c.pyinfra_files(target, work / f"pyinfra-{target.name}"))
         contenders["pyinfra"] = lambda: run(pyinfra_argv)
     except (OSError, subprocess.SubprocessError) as exc:
         echo(f"bench: pyinfra unavailable: {exc}")
-    group = Group("check on one host (whole process)")
+    group = Group(title)
     for name, why in (("ansible-playbook", "ansible-core"), ("pyinfra", "pyinfra")):
         if name not in contenders:
             group.notes[name] = f"not measured: could not install {why} into .bench/"
-    group.round_trips = _round_trips("dev")
+    group.round_trips = _round_trips(target.name)
     return _interleave(group, contenders, opts.runs, echo)
 
 
