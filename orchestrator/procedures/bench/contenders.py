@@ -124,7 +124,7 @@ def pyinfra_files(target: Target, work: Path) -> tuple[Path, Path]:
 
 
 def pyinfra(inventory: Path, deploy: Path) -> list[str]:
-    return [str(ensure_pyinfra()), "-y", "--quiet", str(inventory), str(deploy)]
+    return [str(ensure_pyinfra()), "-y", str(inventory), str(deploy)]
 
 
 def check_commands() -> int:

@@ -25,7 +25,8 @@ def markdown(data: dict[str, Any]) -> str:
             trip = f" {_trips(trips, name)} |" if trips else ""
             lines.append(f"| {name} | {fmt(s['min'])} | {fmt(s['median'])} | {fmt(s['max'])} "
                          f"| {s['max_rss_mb']:.0f} MB | {ratio} |{trip}")
-        lines += [f"| {name} | {note} | | | | |" + (" |" if trips else "") for name, note in group["notes"].items()]
+        lines += [f"| {name} | {_cell(note)} | | | | |" + (" |" if trips else "")
+                  for name, note in group["notes"].items()]
         lines.append("")
     lines += ["### Goals", ""] + [f"- {g}" for g in goals(data)] + [""]
     return "\n".join(lines)
@@ -62,6 +63,12 @@ def goals(data: dict[str, Any]) -> list[str]:
     out.append(_goal("e2e of a crash-looping branch: RED within 15 s of the deploy finishing", crash,
                      lambda r: r <= 15, "{:.1f} s"))
     return out
+
+
+def _cell(text: str) -> str:
+    """A note as one table cell: one line, no pipes, not a wall of a tool's usage text."""
+    flat = " ".join(text.split()).replace("|", "/")
+    return flat if len(flat) <= 200 else flat[:197] + "..."
 
 
 def _trips(trips: dict[str, str], contender: str) -> str:
