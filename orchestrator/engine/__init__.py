@@ -61,7 +61,7 @@ class HostRunner:
     def _gather(self, tasks: list[Task], start: int) -> None:
         """One round trip for the stretch of read-only tasks starting here (engine/prefetch.py)."""
         run = prefetch.stretch(tasks, start)
-        if len(run) < 2:
+        if not run:
             return
         planned = prefetch.plan(self.host, run, self.vars)
         gathered = prefetch.gather(self.host, planned)

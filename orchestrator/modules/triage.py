@@ -8,6 +8,7 @@ from typing import Any
 
 from orchestrator import redact
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
 from orchestrator.ops.triage import bundle, rules
 
@@ -19,6 +20,9 @@ class TriageModule(Module):
     params = {"lines": Param(int, default=200, doc="Log lines kept per service."),
               "rules": Param(str, default=str(rules.RULES_FILE), doc="The symptom -> cause table.")}
     own_check_names = True
+
+    def reads(self, host: Host, args: dict[str, Any]) -> list[Read]:
+        return bundle.reads(host, self.with_defaults(args)["lines"])
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)

@@ -23,11 +23,16 @@ def paths(spec: HostSpec) -> list[str]:
     return [f if f.startswith("/") or not stack else posixpath.join(stack, f) for f in files]
 
 
+def read_command(files: list[str]) -> str:
+    """secretfiles.sh's command line (read-only; triage batches it with its other reads)."""
+    return shellcmd.call(_READ, *files)
+
+
 def load(host: Host, files: list[str]) -> dict[str, str]:
     """KEY -> value from every readable file (one round trip); unreadable files are skipped, not fatal."""
     if not files:
         return {}
-    out = host.run(shellcmd.call(_READ, *files), timeout=30, warn=True).stdout
+    out = host.run(read_command(files), timeout=30, warn=True).stdout
     found = {k: v for k, v in parse(out).items() if worth_hiding(k, v)}
     redact.register(found)
     return found

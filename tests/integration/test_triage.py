@@ -30,6 +30,7 @@ def test_triage_of_a_healthy_host_finds_nothing_and_leaks_nothing(healthy_stack,
     result = invoke("triage", "--host", "dev", "--json", env={"SHAKEDOWN_ARTIFACTS": str(tmp_path)})
     assert result.rc == 0, result.stderr
     assert result.checks("dev")["symptoms"]["status"] == "ok"
+    assert result.json()["hosts"]["dev"]["remote_commands"] == 1  # the whole bundle in one round trip
     files = bundle_files(tmp_path / result.json()["run_id"])
     for name in ("dev/inspect.json", "dev/disk.txt", "dev/versions.txt", "dev/facts.json",
                  "dev/logs/sample_scanner_1.log", "dev/logs/sample_backend_1.log"):

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import posixpath
 from pathlib import Path
+from typing import Any
 
 from orchestrator.config.inventory import HostSpec
 from orchestrator.host import Host
+from orchestrator.host.batch import Read
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import lease
 from orchestrator.ops.prune import stuck
@@ -31,13 +33,31 @@ def collect(host: Host, lines: int = 200) -> gather.Gathered:
 
 
 def _gather(host: Host, spec: HostSpec, lines: int) -> gather.Gathered:
+    return gather.gather(host, **_gather_args(spec, lines), expected=list(spec.get("expected_services")))
+
+
+def _gather_args(spec: HostSpec, lines: int) -> dict[str, Any]:
     stack = spec.get("stack_dir") or ""
     files = [f if f.startswith("/") or not stack else posixpath.join(stack, f)
              for f in (spec.get("config_files") if stack else [])]
     urls = [p["url"] for p in spec.get("http_probes") if p.get("via") == "host" or p.get("match_version")]
     paths = list(dict.fromkeys([*spec.get("disk_paths")]))
-    return gather.gather(host, project=spec.get("compose_project") or "", lines=lines, stack_dir=stack,
-                         paths=paths, files=files, urls=urls, expected=list(spec.get("expected_services")))
+    return {"project": spec.get("compose_project") or "", "lines": lines, "stack_dir": stack, "paths": paths,
+            "files": files, "urls": urls}
+
+
+def reads(host: Host, lines: int) -> list[Read]:
+    """Every command collect() sends, exactly as it sends it: the engine answers them from one batch."""
+    spec = host.spec
+    found = [Read(gather.command(**_gather_args(spec, lines)), gather.TIMEOUT)]
+    files = secretfiles.paths(spec)
+    if files:
+        found.append(Read(secretfiles.read_command(files), 30))
+    if spec.get("prune_lock_file"):
+        found.append(Read(stuck.command(spec.get("prune_lock_file"), float(spec.get("prune_stuck_after"))), 30))
+    if spec.get("state_dir"):
+        found.append(Read(lease.status_command(spec.get("state_dir")), host.default_timeout))
+    return found
 
 
 def _stuck(host: Host, spec: HostSpec) -> list[str]:

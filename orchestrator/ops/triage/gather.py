@@ -26,10 +26,18 @@ class Gathered:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+TIMEOUT = 180
+
+
+def command(*, project: str, lines: int, stack_dir: str, paths: list[str], files: list[str], urls: list[str]) -> str:
+    """gather.sh's command line (read-only; triage batches it with its other reads)."""
+    return call(GATHER, project, str(lines), stack_dir, *paths, "--files", *files, "--urls", *urls)
+
+
 def gather(host: Host, *, project: str, lines: int, stack_dir: str, paths: list[str], files: list[str],
            urls: list[str], expected: list[str]) -> Gathered:
-    out = host.run(call(GATHER, project, str(lines), stack_dir, *paths, "--files", *files, "--urls", *urls),
-                   timeout=180, warn=True).stdout
+    out = host.run(command(project=project, lines=lines, stack_dir=stack_dir, paths=paths, files=files, urls=urls),
+                   timeout=TIMEOUT, warn=True).stdout
     found = Gathered(split(out))
     found.facts = facts(found.sections, expected)
     return found
