@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout (tasks.py, inventory/, playbooks/, artifacts/)
-PACKAGE = ROOT / "orchestrator"
 INVENTORY_DIR = ROOT / "inventory"
 DEFAULT_INVENTORY = INVENTORY_DIR / "lab.yml"
 PLAYBOOK_DIR = ROOT / "playbooks"

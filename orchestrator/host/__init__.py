@@ -27,9 +27,8 @@ from orchestrator.cancel import CANCEL
 from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import BadInput, Cancelled, CommandError, CommandTimeout, HostUnreachable, InfraError
 from orchestrator.host import batch, channel, sshconn
-from orchestrator.host.shellcmd import call, load
+from orchestrator.host.shellcmd import KILL_GRACE, call, load, seconds
 
-KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (timeout -k)
 TIMEOUT_CODES = (124, 137)  # GNU/busybox timeout: 124 after SIGTERM, 128+9 after SIGKILL
 NONINTERACTIVE_ENV = {"LC_ALL": "C.UTF-8", "GIT_TERMINAL_PROMPT": "0", "DEBIAN_FRONTEND": "noninteractive"}
 # Our own host scripts (each file says its arguments and output): the wrapper of every command, write_file's
@@ -188,7 +187,7 @@ class Host:
             variables["DOCKER_HOST"] = self.spec.get("docker_host")
         variables.update(env or {})
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items())
-        line = (f"env {assignments} timeout -k {KILL_GRACE} {_seconds(limit)} "
+        line = (f"env {assignments} timeout -k {KILL_GRACE} {seconds(limit)} "
                 f"sh -c {shlex.quote(command)}")
         become = self.spec.get("ansible_become") if sudo is None else sudo
         if become:
@@ -255,9 +254,6 @@ class Host:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise InfraError(f"{self.name}: {what} failed: {exc}") from None
 
-
-def _seconds(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
 
 
 def check_spec(spec: HostSpec) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from orchestrator.host.shellcmd import call, load
+from orchestrator.host.shellcmd import KILL_GRACE, call, load, seconds
 
 BATCH = load("orchestrator.host", "batch")
-KILL_GRACE = 5
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class Read:
 def command(reads: list[Read], boundary: str) -> str:
     args = [boundary]
     for read in reads:
-        args += [_seconds(read.timeout), read.command]
+        args += [seconds(read.timeout), read.command]
     return call(BATCH, *args)
 
 
@@ -59,6 +58,3 @@ def parse(text: str, boundary: str, count: int) -> list[tuple[str, str, int] | N
         rest = rest[end_at + len(end_mark):]
     return found
 
-
-def _seconds(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -11,6 +11,7 @@ import shlex
 from importlib import resources
 
 SHEBANG = "#!/bin/sh\n"
+KILL_GRACE = 5  # seconds between SIGTERM and SIGKILL when a command overruns (`timeout -k`)
 # The file's opening comment says what the script takes and prints, for its reader: the host needs none of it.
 _HEADER = re.compile(r"\A#!/bin/sh\n(?:#[^\n]*\n)*")
 
@@ -26,3 +27,8 @@ def load(package: str, name: str) -> str:
 def call(script: str, *args: str) -> str:
     """`sh -c SCRIPT name ARGS...` with every argument quoted: values never become shell syntax."""
     return " ".join(["sh", "-c", shlex.quote(script), "shakedown", *(shlex.quote(str(a)) for a in args)])
+
+
+def seconds(value: float) -> str:
+    """A duration as the host's `timeout` gets it: millisecond precision, no float noise, no trailing zeros."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -22,7 +22,7 @@ from orchestrator.ops.prune import scripts
 from orchestrator.ops.triage import rules
 from orchestrator.procedures import tables
 from orchestrator.procedures.targets import select
-from orchestrator.run.results import CheckRecord, RunResult
+from orchestrator.run.results import RunResult
 from orchestrator.run.task import Run
 
 
@@ -47,17 +47,11 @@ def run_playbook(run: Run, job: Job, *, precheck: Callable[[inventory.Inventory,
         precheck(inv, targets)
     book = playbook.load(job.playbook or job.task)
     playbook.validate(book, targets, extra_vars=job.extra_vars, inventory_names=set(inv.hosts) | set(inv.groups))
-    listener = _progress(run) if job.progress else None
+    listener = run.progress if job.progress else None
     result = engine.run(book, targets, forks=job.forks, extra_vars=job.extra_vars, listener=listener,
                         resources={"run_dir": run.dir(), "echo": run.echo})
     return run.finish(result, inv.path, title=job.title or f"shakedown {job.task} --host {job.host}",
                       extra=extra(result) if extra else None, before=before(result) if before else ())
-
-
-def _progress(run: Run) -> engine.Listener:
-    def show(host: str, record: CheckRecord) -> None:
-        run.echo(f"{host}: {record.name}: {record.status}" + (f" — {record.reason}" if record.reason else ""))
-    return show
 
 
 # -- check ------------------------------------------------------------------------------------------------

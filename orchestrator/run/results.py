@@ -10,19 +10,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INFRA, EXIT_PASS
+from orchestrator.errors import EXIT_FAILED, EXIT_INFRA, EXIT_PASS
 
 VERDICT_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAILED, "error": EXIT_INFRA}
-EXIT_VERDICT = {EXIT_PASS: "pass", EXIT_FAILED: "fail", EXIT_BAD_INPUT: "error", EXIT_INFRA: "error"}
 PROBLEMS = ("failed", "error")
 
 
 def exit_code(verdict: str) -> int:
     return VERDICT_EXIT[verdict]
-
-
-def verdict_of(code: int) -> str:
-    return EXIT_VERDICT.get(code, "error")
 
 
 def worst(verdicts: set[str]) -> str:

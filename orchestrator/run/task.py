@@ -16,7 +16,7 @@ from rich.console import Console, RenderableType
 
 from orchestrator.run import rundir
 from orchestrator.run.console import Consoles, print_human
-from orchestrator.run.results import RunResult
+from orchestrator.run.results import CheckRecord, RunResult
 from orchestrator.run.signals import SignalPolicy
 
 Printer = Callable[[Path, Console], None]
@@ -34,6 +34,10 @@ class Run:
 
     def echo(self, line: str) -> None:
         self.consoles.echo(line)
+
+    def progress(self, host: str, record: CheckRecord) -> None:
+        """An engine listener: each check as it is recorded, for tasks that take a while (e2e, prune)."""
+        self.echo(f"{host}: {record.name}: {record.status}" + (f" — {record.reason}" if record.reason else ""))
 
     def dir(self) -> Path:
         """This run's directory, created now so a task can write into it while it runs (e.g. a test log)."""

@@ -27,7 +27,7 @@ from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
 from orchestrator.procedures.e2e import plan, summary
 from orchestrator.procedures.targets import select
-from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code, verdict_of
+from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
 from orchestrator.run.signals import SignalPolicy
 from orchestrator.run.task import Run
 
@@ -70,7 +70,7 @@ class Cycle:
 
     @property
     def word(self) -> str:
-        return WORDS[verdict_of(self.exit_code)]
+        return WORDS[self.verdict]
 
 
 def run_e2e(run: Run, opts: E2EOptions) -> int:
@@ -133,7 +133,7 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
                                host=target.name, mode=opts.mode)
         _record_baselines(session)
         cycle.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
-                                  listener=_progress(run),
+                                  listener=run.progress,
                                   resources={"session": session, "run_dir": run.dir(),
                                              "restore": None if opts.keep else restorer.once})
     except KeyboardInterrupt:
@@ -202,12 +202,6 @@ def _restore_record(done: Restored) -> CheckRecord:
     if done.ok:
         return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore")
     return CheckRecord("restore", "error", "; ".join(done.problems))
-
-
-def _progress(run: Run) -> engine.Listener:
-    def show(host: str, record: CheckRecord) -> None:
-        run.echo(f"{host}: {record.name}: {record.status}" + (f" — {record.reason}" if record.reason else ""))
-    return show
 
 
 def _report(run: Run, cycle: Cycle, session: Session, inventory_path: Any, opts: E2EOptions) -> int:
