@@ -328,7 +328,7 @@ class Redactor:
         # Longest first, so a secret containing another is replaced whole.
         self._known = dict(sorted(values.items(), key=lambda kv: -len(kv[0])))
         self._known_re = _Lazy("|".join(re.escape(v) for v in self._known)) if self._known else None
-        self._markers = [(value, f"[REDACTED:{key}]") for value, key in self._known.items()]
+        self._marker_of = {value: f"[REDACTED:{key}]" for value, key in self._known.items()}
         # A value or marker with a newline in it spans lines: then the values are replaced in the whole text,
         # as one more pass, and the scan looks for triggers only (the one-pass way replaces them line by line).
         self._spanning = any("\n" in value + key for value, key in self._known.items())
@@ -387,10 +387,12 @@ class Redactor:
         return "".join(parts)
 
     def _replace_known(self, text: str) -> str:
-        for value, marker in self._markers:  # longest first
-            if value in text:
-                text = text.replace(value, marker)
-        return text
+        # One left-to-right pass, the longest value first at each position: where values overlap, the one the
+        # text reaches first is replaced whole. (Replacing each value everywhere in turn, longest first, let a
+        # longer value that overlapped an earlier, shorter one cut that one in two and leave most of it shown.)
+        if self._known_re is None:
+            return text
+        return self._known_re.sub(lambda m: self._marker_of[m.group()], text)
 
     def _lines(self, text: str) -> Iterator[tuple[int, int, bool, bool]]:
         """(start, end, holds a trigger, holds what may be a known value) of each line holding either."""

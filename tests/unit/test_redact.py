@@ -63,6 +63,17 @@ def test_no_known_secret_survives_a_split_at_any_boundary(doc):
         assert stream.feed(text[:cut]) + stream.feed(text[cut:]) + stream.close() == expected, cut
 
 
+def test_overlapping_known_values_are_replaced_as_the_text_reads_them():
+    """Found by the property test above: '…9' + '999999999' holds the longer value one character early too;
+    it must not cut the first value in two (7 of its 8 characters were shown)."""
+    known = {"XNF": "00000009", "DFI": "999999999"}
+    text, expected = "00000009999999999", "[REDACTED:XNF][REDACTED:DFI]"
+    assert Redactor(known).text(text) == expected
+    for cut in range(len(text) + 1):
+        stream = Redactor(known).stream()
+        assert stream.feed(text[:cut]) + stream.feed(text[cut:]) + stream.close() == expected, cut
+
+
 @given(FILLER, st.integers(1, 50))
 def test_text_without_secrets_is_unchanged(text, size):
     assert streamed(Redactor({"TOKEN": "ZZZZ9999"}), text, size) == text
