@@ -105,6 +105,26 @@ def triage(c, host="dev", inventory=None, lines="200", json=False, forks="10"):
     _exit(code)
 
 
+@task(help={**COMMON_HELP, "host": "Host, group or `all` to verify (default dev).",
+            "wait": "Seconds to wait for CI pipelines to become final (default: the inventory's ci.wait).",
+            "no_ci": "Verify the live state only; the evidence entry records that CI was not asked.",
+            "evidence": "Regression-evidence log to append the entry to (default artifacts/evidence.md).",
+            "summary": "The evidence entry's title (default: post-deploy verification of HOST at VERSION)."},
+      auto_shortflags=False)
+def verify(c, host="dev", inventory=None, wait=None, no_ci=False, evidence=None, summary=None, json=False, forks="10"):
+    """Post-deploy verification: live state (containers, probes, version pairs, leaked secrets) plus CI's word
+    (Woodpecker), judged by the stop-release rules (playbooks/rules/verify.yml); appends an evidence entry.
+
+    Exit codes: 0 pass, 1 a P0 rule or a check failed, 2 bad input, 3 blocked (CI not final in time, CI or
+    host unreachable).
+    """
+    from orchestrator.cli import run_verify
+
+    code = run_verify(host=host, inventory_path=inventory, wait=wait, no_ci=no_ci, evidence=evidence,
+                      summary=summary, as_json=json, forks=forks)
+    _exit(code)
+
+
 @task(help={"hosts": "Fleet size for the fan-out comparison (default 10; the lab starts them on loopback).",
             "runs": "Measured runs of each contender after one warm-up (default 5).",
             "json": "Print the results as JSON (they are always written to --out too).",
@@ -152,4 +172,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, bench, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, bench, lab)

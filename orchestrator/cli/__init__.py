@@ -61,6 +61,19 @@ def run_triage(*, host: str, inventory_path: str | None, lines: Any, as_json: bo
         lines=flags.whole("--lines", lines)))
 
 
+def run_verify(*, host: str, inventory_path: str | None, wait: Any, no_ci: bool, evidence: str | None,
+               summary: str | None, as_json: bool, forks: Any = 10) -> int:
+    from orchestrator.procedures.verify import VerifyOptions, verify
+
+    def body(run: Run) -> int:
+        seconds = flags.optional("--wait", wait, minimum=0)
+        command = " ".join(["invoke verify", f"--host {host}"] + ([f"--wait {seconds:g}"] if seconds is not None
+                           else []) + (["--no-ci"] if no_ci else []) + ([f"--evidence {evidence}"] if evidence else []))
+        return verify(run, VerifyOptions(host, inventory_path, flags.whole("--forks", forks), seconds, no_ci,
+                                         evidence, summary, command))
+    return guard("verify", as_json, body)
+
+
 def run_e2e(*, host: str, branch: str | None, inventory_path: str | None, mode: str, keep: bool, dry_run: bool,
             test_timeout: Any, ready_timeout: Any, as_json: bool) -> int:
     from orchestrator.procedures.e2e.runner import E2EOptions, run_e2e

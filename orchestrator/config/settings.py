@@ -188,7 +188,73 @@ E2E_VARS: dict[str, Var] = {
                        "An e2e refuses to start with less free space (MB) in state_dir."),
 }
 
-KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS}
+CI_KEYS = ("server", "token_env", "token_file", "wait", "poll", "timeout", "repos")
+CI_REPO_KEYS = ("name", "id", "full_name", "branch", "event", "match", "steps")
+CI_MATCHES = ("commit", "version", "newest")
+
+
+def ci_problems(ci: Any) -> list[str]:
+    """What is wrong with a host's `ci` declaration (the Woodpecker server and the repos that build the stack)."""
+    if not isinstance(ci, dict):
+        return ["must be a mapping {server, token_env and/or token_file, wait, repos: [...]}"]
+    problems = [f"unknown key {k!r} (allowed: {', '.join(CI_KEYS)})" for k in ci if k not in CI_KEYS]
+    server = ci.get("server")
+    if not (isinstance(server, str) and server.startswith(("http://", "https://"))):
+        problems.append(f"server must be the CI server's http(s) URL, got {server!r}")
+    if not any(_is_str(ci.get(k)) for k in ("token_env", "token_file")):
+        problems.append("needs token_env (an environment variable's name) or token_file (a 0600 file), or both")
+    for key in ("token_env", "token_file"):
+        if key in ci and not _is_str(ci[key]):
+            problems.append(f"{key} must be a non-empty string, got {ci[key]!r}")
+    for key in ("wait", "poll", "timeout"):
+        if key in ci and not _is_positive(ci[key]):
+            problems.append(f"{key} must be a positive number of seconds, got {ci[key]!r}")
+    repos = ci.get("repos")
+    if not (isinstance(repos, list) and repos):
+        return [*problems, "repos must be a non-empty list of {name, id, branch, event, match, steps}"]
+    names = [r.get("name") for r in repos if isinstance(r, dict)]
+    problems += [f"repo name {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    return problems + [p for i, repo in enumerate(repos) for p in _repo_problems(i, repo)]
+
+
+def _repo_problems(index: int, repo: Any) -> list[str]:
+    from orchestrator.config.yamlsrc import where  # same layer; kept local so settings stays import-light
+
+    if not isinstance(repo, dict):
+        return [f"repos[{index}] must be a mapping, got {repo!r}"]
+    label = f"repos[{index}] ({repo.get('name', '?')}) at {where(repo, None, '?')}"
+    problems = [f"unknown key {k!r} (allowed: {', '.join(CI_REPO_KEYS)})" for k in repo if k not in CI_REPO_KEYS]
+    if not _is_str(repo.get("name")):
+        problems.append("name must be a non-empty string (e.g. backend)")
+    repo_id = repo.get("id")
+    if not (isinstance(repo_id, int) and not isinstance(repo_id, bool) and repo_id > 0):
+        problems.append(f"id must be the repo's numeric Woodpecker id, got {repo_id!r}")
+    for key in ("full_name", "branch", "event"):
+        if key in repo and not _is_str(repo[key]):
+            problems.append(f"{key} must be a non-empty string, got {repo[key]!r}")
+    if repo.get("match", "newest") not in CI_MATCHES:
+        problems.append(f"match must be one of {', '.join(CI_MATCHES)}, got {repo.get('match')!r}")
+    if "steps" in repo and not _is_str_list(repo["steps"]):
+        problems.append(f"steps must be a list of step names, got {repo['steps']!r}")
+    return [f"{label}: {p}" for p in problems]
+
+
+def _is_pair_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(p, list) and len(p) == 2 and _is_str_list(p) for p in v)
+
+
+# What `invoke verify` reads (type-checked when the inventory loads, like every variable here).
+VERIFY_VARS: dict[str, Var] = {
+    "ci": Var("CI declaration", lambda v: not ci_problems(v), None,
+              "The Woodpecker server and the repos that build this host's stack: {server, token_env, token_file "
+              "(0600), wait (s), poll (s), timeout (s), repos: [{name, id, full_name, branch (main), event (push), "
+              "match: commit|version|newest, steps}]}.", explain=ci_problems),
+    "version_pairs": Var("list of [probe, probe] pairs", _is_pair_list, [],
+                         "HTTP probes (by name) whose served versions must agree, e.g. "
+                         "[[backend /api/version, frontend /version.json]]."),
+}
+
+KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS, **VERIFY_VARS}
 
 
 def default(name: str) -> Any:

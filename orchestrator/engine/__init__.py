@@ -182,7 +182,8 @@ class HostRunner:
             self.vars[task.register] = {
                 **outcome.data, "status": outcome.status, "reason": outcome.reason, "changed": outcome.changed,
                 "failed": outcome.status in ("failed", "error"), "skipped": outcome.status == "skipped",
-                "checks": [{"name": c.name, "status": c.status, "reason": c.reason} for c in outcome.checks],
+                "checks": [{"name": c.name, "status": c.status, "reason": c.reason, "data": c.data}
+                           for c in outcome.checks],
             }
 
     def _skip_tree(self, task: Task, why: str) -> None:

@@ -9,13 +9,14 @@ from orchestrator.modules.e2e import MODULES_E2E
 from orchestrator.modules.prune import MODULES_PRUNE
 from orchestrator.modules.system import DiskModule, PingModule, PruneStatusModule, ReadFileModule
 from orchestrator.modules.triage import MODULES_TRIAGE
+from orchestrator.modules.verify import MODULES_VERIFY
 from orchestrator.modules.web import HttpProbesModule
 
 MODULES: dict[str, Module] = {
     m.name: m()
     for m in (PingModule, ShellModule, AssertModule, FailModule, SetFactModule, ReadFileModule, DiskModule,
               DockerEngineModule, ContainersModule, HttpProbesModule, PruneStatusModule, *MODULES_PRUNE,
-              *MODULES_TRIAGE, *MODULES_E2E)
+              *MODULES_TRIAGE, *MODULES_E2E, *MODULES_VERIFY)
 }
 
 __all__ = ["MODULES", "Check", "Deadline", "Module", "Outcome", "Param", "TaskContext"]

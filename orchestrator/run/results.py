@@ -50,6 +50,8 @@ class HostReport:
     @property
     def verdict(self) -> str:
         statuses = {c.status for c in self.checks}
+        if any(c.status == "failed" and c.data.get("decisive") for c in self.checks):
+            return "fail"  # a certain "no" (verify's P0 rules) stands whatever could not be checked
         if self.unreachable or "error" in statuses:
             return "error"
         return "fail" if "failed" in statuses else "pass"

@@ -352,3 +352,25 @@ def hold_prune_lock(timeout: float = 30) -> subprocess.Popen[bytes]:
             holder.wait(timeout=10)
             raise
     return holder
+
+
+# A careless debug log, as real services print: the stack's API token plain, in JSON and in a URL. Written to
+# the container's own stdout (PID 1's), so `docker logs` shows it as the service's output; the token is
+# expanded inside the container, never on a command line here.
+CARELESS_LINES = ('echo "debug: using token $SAMPLE_API_TOKEN"; '
+                  'echo "{\\"event\\": \\"auth\\", \\"client_secret\\": \\"$SAMPLE_API_TOKEN\\"}"; '
+                  'echo "debug: upstream https://scanner:$SAMPLE_API_TOKEN@127.0.0.1:18080/api"')
+
+
+def plant_careless_log(service: str = "scanner") -> str:
+    """Make `service` log the stack's token (three ways) in its current run; returns the container."""
+    container = container_of(service)
+    docker("exec", container, "sh", "-c", f"({CARELESS_LINES}) > /proc/1/fd/1")
+    return container
+
+
+def fresh_run(service: str) -> None:
+    """Restart `service`'s container and wait until it is healthy again: its current run's log starts empty."""
+    container = container_of(service)
+    docker("restart", "-t", "5", container)
+    wait_for(lambda: health(container) == "running/healthy", f"{service} to be healthy after a restart")

@@ -1,6 +1,7 @@
 """`invoke triage` against the lab: a read-only bundle that names what is wrong and leaks no secret.
 
-The lab's scanner logs the stack's .env token (plain, in JSON, in a URL) on purpose.
+The healthy-host test makes the scanner log the stack's .env token (plain, in JSON, in a URL), as careless
+services do, and gives it a fresh run afterwards (verify would rightly stop a release over that log).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.lab import spec
-from tests.integration.labkit import container_of, docker, fingerprint, health, invoke
+from tests.integration.labkit import container_of, docker, fingerprint, fresh_run, health, invoke, plant_careless_log
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.lab
@@ -25,7 +26,14 @@ def bundle_files(run_dir: Path) -> dict[str, bytes]:
     return {str(p.relative_to(run_dir)): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
 
 
-def test_triage_of_a_healthy_host_finds_nothing_and_leaks_nothing(healthy_stack, tmp_path):
+@pytest.fixture
+def careless_scanner(healthy_stack):
+    plant_careless_log("scanner")
+    yield
+    fresh_run("scanner")
+
+
+def test_triage_of_a_healthy_host_finds_nothing_and_leaks_nothing(careless_scanner, tmp_path):
     before = fingerprint()
     result = invoke("triage", "--host", "dev", "--json", env={"SHAKEDOWN_ARTIFACTS": str(tmp_path)})
     assert result.rc == 0, result.stderr

@@ -27,6 +27,7 @@ from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, te
 from orchestrator.ops.parsers import df, docker_inspect
 from orchestrator.ops.prune import dryrun, pruning, scripts, stuck
 from orchestrator.ops.triage import gather
+from orchestrator.ops.verify import live
 
 GOLDEN = Path(__file__).parent / "golden"
 PACKAGE = Path(__file__).resolve().parents[2] / "orchestrator"
@@ -95,6 +96,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "http_probes": lambda text: web.parse_answers(text, "--shakedown-5f0c2a9e7d41b3c8--", 3),
     "secretfiles": secretfiles.parse,
     "batch": lambda text: batch.parse(text, "--shakedown-batch-0123456789abcdef--", 4),
+    # A made-up token (the fixture's scanner log and untracked .env.prod hold it; the lab's real one never).
+    "deployed_checkout": lambda text: live.parse(text, {"golden-token-5d2e9c": "SAMPLE_API_TOKEN"}, [".env"]).facts(),
 }
 # Output formats that several scripts print, each with its one parser.
 FORMATS: dict[str, Callable[[str], Any]] = {

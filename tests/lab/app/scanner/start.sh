@@ -3,13 +3,6 @@
 set -eu
 interval="${SCANNER_INTERVAL:-5}"
 echo "scanner $(cat /app/VERSION) beating every ${interval}s"
-# A careless debug log, as real services have: the API token from .env, plain, in JSON and in a URL.
-# Every shakedown artifact and console line must show it redacted.
-if [ -n "${SAMPLE_API_TOKEN:-}" ]; then
-    echo "debug: using token ${SAMPLE_API_TOKEN}"
-    echo "{\"event\": \"auth\", \"client_secret\": \"${SAMPLE_API_TOKEN}\"}"
-    echo "debug: upstream https://scanner:${SAMPLE_API_TOKEN}@127.0.0.1:18080/api"
-fi
 trap 'exit 0' TERM INT
 # Persistent data (DATA_DIR on the host): created is stamped once, never again; heartbeat on every beat.
 if [ ! -e /data/created ]; then
