@@ -170,3 +170,49 @@ def test_restore_is_interrupted_with_exit_3_and_keeps_the_journal(tmp_path, sig)
     proc = start(tmp_path, "restore", "--host", "here")
     assert_interrupted(*interrupt(proc, started, sig), proc, marker)
     assert (state / "journal.jsonl").exists()
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_verify_waiting_on_a_running_pipeline_is_interrupted_with_exit_3(tmp_path, sig):
+    """verify may wait minutes for CI; a signal must end that wait at once, not at the next poll or the deadline."""
+    import http.server
+    import threading
+
+    asked = tmp_path / "asked"
+    running = {"number": 7, "status": "running", "event": "push", "branch": "main", "commit": "a" * 40,
+               "workflows": [{"id": 1, "pid": 1, "name": "ci", "state": "running",
+                              "children": [{"id": 2, "pid": 2, "name": "build", "state": "running"}]}]}
+
+    class Woodpecker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = [running] if self.path.split("?")[0].endswith("/pipelines") else running
+            if self.path.startswith("/api/repos/5/pipelines/7"):
+                asked.touch()
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Woodpecker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        token = tmp_path / "token"
+        token.write_text("tok-signal-test-123\n")
+        token.chmod(0o600)
+        ci = {"server": f"http://127.0.0.1:{server.server_address[1]}", "token_file": str(token), "wait": 600,
+              "poll": 30, "repos": [{"name": "backend", "id": 5}]}
+        (tmp_path / "inv.yml").write_text("all:\n  hosts:\n    here:\n      ansible_connection: local\n"
+                                          f"      ci: {json.dumps(ci)}\n")
+        proc = start(tmp_path, "verify", "--host", "here", "--evidence", str(tmp_path / "evidence.md"))
+        out, err, elapsed = interrupt(proc, asked, sig)
+        assert proc.returncode == 3, err
+        assert elapsed < PROMPT, f"took {elapsed:.1f}s to act on the signal"
+        assert json.loads(out)["exit_code"] == 3 and "Traceback" not in err
+    finally:
+        server.shutdown()
+        server.server_close()

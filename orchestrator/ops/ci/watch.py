@@ -86,7 +86,7 @@ def watch(client: Client, repos: list[Repo], *, commit: str, version: str, wait:
         CANCEL.wait(min(poll, left))
     for word in words:
         _judge(word, wait)
-        if word.pipeline is not None and is_final(word.pipeline.status):
+        if word.pipeline is not None and is_final(word.pipeline.status) and not CANCEL.is_set():
             _scan_logs(client, word, secrets)
     return words
 
