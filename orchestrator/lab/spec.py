@@ -54,11 +54,12 @@ WORKER_CONFIG = WORKER_DIR / "config.json"
 WORKER_STACK_URL = "http://127.0.0.1:18090"
 WORKER_CONFIG_MODE = 0o600
 
-# The agent's CI state for `invoke prune`: the flock every pipeline and prune on the agent shares. CI_DIR is
-# owned by the agent's login user (0755); the lock file is created empty (sd-agent, 0644) and never truncated.
-CI_DIR = LAB_DIR / "agent" / "ci"
-CI_DIR_MODE = 0o755
-PRUNE_LOCK = CI_DIR / ".ci-docker-prune.lock"
+# The agent's CI state for `invoke prune`: the flock every pipeline and prune on the agent shares. AGENT_CI_DIR
+# is owned by the agent's login user (0755); the lock file is created empty (sd-agent, 0644) and never truncated.
+# (CI_DIR, below, is the lab's CI server's directory: another thing.)
+AGENT_CI_DIR = LAB_DIR / "agent" / "ci"
+AGENT_CI_DIR_MODE = 0o755
+PRUNE_LOCK = AGENT_CI_DIR / ".ci-docker-prune.lock"
 PRUNE_LOCK_MODE = 0o644
 
 # Build leftovers on the agent's engine, for a prune to remove (made by lab.up; tests re-make them):
