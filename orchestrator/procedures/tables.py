@@ -51,9 +51,10 @@ def lab(status: dict[str, Any]) -> Table:
         t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-", _link(h.get("link")),
                   "[green]up[/]" if h["up"] else "[red]down[/]")
     ci = status.get("ci")
-    if ci is not None:  # one line: the Woodpecker-compatible API, its token and state files
-        t.add_row("ci", ci["url"], f"token {ci['token_file']}", f"state {ci['state_file']}",
-                  f"{len(ci['repos'])} repos", "[green]up[/]" if ci["up"] else "[red]down[/]")
+    if ci is not None:  # one line under the hosts: the Woodpecker-compatible API and the files that drive it
+        t.caption = (f"ci: Woodpecker API {ci['url']} {'[green]up[/]' if ci['up'] else '[red]down[/]'}, "
+                     f"{len(ci['repos'])} repos; token {ci['token_file']}, state {ci['state_file']}")
+        t.caption_justify = "left"
     return t
 
 
