@@ -7,6 +7,9 @@ so a second run only checks (a few seconds at most). While an e2e has borrowed d
 unfinished journal), up() only (re)starts daemons and leaves the stack and the run's peers alone (borrow.py).
 In front of dev's sshd runs the lab's latency-and-fault link (relay.py, controlled through link.py; inventory
 host dev-wan): up() starts it, or heals it and resets its delay if a test left it otherwise.
+The lab's CI is a small Woodpecker-compatible API server (ciserver.py, controlled through ci.py) on
+127.0.0.1:18700: up() starts it and rewrites its state file to the seed (every repo green at the deployed commit)
+whenever a test left it otherwise; also while an e2e borrows dev (then seeded from dev's checkout as it is).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import borrow, dockerd, hostdata, images, keys, leftovers, link, prereqs, repo, sshd, stack, users
+from . import borrow, ci, dockerd, hostdata, images, keys, leftovers, link, prereqs, repo, sshd, stack, users
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
 from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, LINK, RUN_DIR, STATE_DIR, LabHost
@@ -70,6 +73,7 @@ def _up(echo: Echo) -> None:
         _ensure_dev_side(echo)
     else:
         echo(borrow.left_alone(why))
+    ci.ensure(echo)  # after the dev side: its seed names the deployed commit
     for host in HOSTS:
         dockerd.check_networks(host)
         _check_login(host)
@@ -111,8 +115,8 @@ def _check_login(host: LabHost, port: int | None = None) -> None:
 
 
 def down(echo: Echo = print, purge: bool = False) -> None:
-    """Stop the link relay, every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR and RUN_DIR,
-    nothing else."""
+    """Stop the CI server, the link relay, every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR
+    and RUN_DIR, nothing else."""
     if os.geteuid() != 0:
         raise LabError("lab.down needs root (it stops the lab's sshd and dockerd)", EXIT_BAD_INPUT)
     # The bench's fleet first: its pidfiles live under RUN_DIR, and a purge must not orphan its sshds.
@@ -121,12 +125,15 @@ def down(echo: Echo = print, purge: bool = False) -> None:
     fleet.down(echo)
     with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.down"):
         link.stop(echo)  # its pidfile lives under RUN_DIR too
+        ci.stop(echo)  # and so does the CI server's
         for host in HOSTS:
             sshd.stop(host, echo)
             dockerd.stop(host, echo)
         if purge:
             if link.LAB.pid() is not None:
                 raise LabError(f"{LINK.name}: link relay still running; not purging", EXIT_INFRA)
+            if ci.pid() is not None:
+                raise LabError("ci: CI server still running; not purging", EXIT_INFRA)
             for host in HOSTS:
                 if dockerd.pid(host) is not None or sshd.pid(host) is not None:
                     raise LabError(f"{host.name}: still running; not purging", EXIT_INFRA)
@@ -156,8 +163,9 @@ def _mounts_under(path: Path) -> list[str]:
 
 
 def status() -> dict[str, Any]:
-    """The lab's hosts and whether each is up; never raises, needs no root for the sshd/dockerd part."""
-    return {"hosts": [_host_status(host) for host in HOSTS]}
+    """The lab's hosts and whether each is up, and its CI API (`ci`); never raises, needs no root for the
+    sshd/dockerd part."""
+    return {"hosts": [_host_status(host) for host in HOSTS], "ci": ci.status()}
 
 
 def _host_status(host: LabHost) -> dict[str, Any]:

@@ -26,9 +26,9 @@ from .images import has_image
 from .proc import ensure_dir, run_bytes
 from .spec import (
     AGENT,
+    AGENT_CI_DIR,
+    AGENT_CI_DIR_MODE,
     BASE_IMAGE,
-    CI_DIR,
-    CI_DIR_MODE,
     CI_VOLUME,
     CI_VOLUME_CONTENT,
     CI_VOLUME_FILE,
@@ -51,16 +51,17 @@ BUILD_TIMEOUT = 120
 
 
 def ensure_prune_lock(echo: Echo) -> None:
-    """CI_DIR (login user, 0755) and an empty PRUNE_LOCK (login user, 0644); an existing lock is never truncated.
+    """AGENT_CI_DIR (login user, 0755) and an empty PRUNE_LOCK (login user, 0644); an existing lock is never
+    truncated.
 
-    CI_DIR belongs to the login user, so the lock is opened without following a symlink and fixed through
+    AGENT_CI_DIR belongs to the login user, so the lock is opened without following a symlink and fixed through
     its descriptor: root must not chown or chmod whatever a link there points at.
     """
     pw = pwd.getpwnam(AGENT.user)
     owner = (pw.pw_uid, pw.pw_gid)
     changed: list[str] = []
-    if ensure_dir(CI_DIR, CI_DIR_MODE, owner):
-        changed.append(f"{CI_DIR} made ({AGENT.user}, {CI_DIR_MODE:04o})")
+    if ensure_dir(AGENT_CI_DIR, AGENT_CI_DIR_MODE, owner):
+        changed.append(f"{AGENT_CI_DIR} made ({AGENT.user}, {AGENT_CI_DIR_MODE:04o})")
     existed = os.path.lexists(PRUNE_LOCK)
     try:
         fd = os.open(PRUNE_LOCK, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,

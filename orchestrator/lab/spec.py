@@ -54,11 +54,12 @@ WORKER_CONFIG = WORKER_DIR / "config.json"
 WORKER_STACK_URL = "http://127.0.0.1:18090"
 WORKER_CONFIG_MODE = 0o600
 
-# The agent's CI state for `invoke prune`: the flock every pipeline and prune on the agent shares. CI_DIR is
-# owned by the agent's login user (0755); the lock file is created empty (sd-agent, 0644) and never truncated.
-CI_DIR = LAB_DIR / "agent" / "ci"
-CI_DIR_MODE = 0o755
-PRUNE_LOCK = CI_DIR / ".ci-docker-prune.lock"
+# The agent's CI state for `invoke prune`: the flock every pipeline and prune on the agent shares. AGENT_CI_DIR
+# is owned by the agent's login user (0755); the lock file is created empty (sd-agent, 0644) and never truncated.
+# (CI_DIR, below, is the lab's CI server's directory: another thing.)
+AGENT_CI_DIR = LAB_DIR / "agent" / "ci"
+AGENT_CI_DIR_MODE = 0o755
+PRUNE_LOCK = AGENT_CI_DIR / ".ci-docker-prune.lock"
 PRUNE_LOCK_MODE = 0o644
 
 # Build leftovers on the agent's engine, for a prune to remove (made by lab.up; tests re-make them):
@@ -75,6 +76,44 @@ LEFTOVER_LABEL = "shakedown.lab.leftover"
 LEFTOVER_CONTAINERS = ("leftover-1", "leftover-2")
 LEFTOVER_IMAGE = "ci-leftover/app:old"
 LEFTOVER_BUILD_SRC = LAB_SRC / "agent"  # Dockerfile and payload.txt
+
+# The lab's Woodpecker-compatible CI API (ciserver.py, its own process, controlled through ci.py): the documented
+# Woodpecker routes on loopback, answered from CI_STATE_FILE, which it re-reads (with CI_TOKEN_FILE) on every
+# request. CI_TOKEN_FILE holds a random token made at the first lab.up and kept afterwards (root, 0600);
+# CI_STATE_FILE is {"repos": [{"id", "full_name", "pipelines": [Woodpecker pipeline JSON, ...]}]} (0644), which
+# lab.up rewrites to the seed (every repo green at the deployed commit) whenever it differs.
+CI_DIR = LAB_DIR / "ci"
+CI_DIR_MODE = 0o755
+CI_TOKEN_FILE = CI_DIR / "token"
+CI_TOKEN_MODE = 0o600
+CI_STATE_FILE = CI_DIR / "state.json"
+CI_STATE_MODE = 0o644
+CI_LOG = CI_DIR / "ciserver.log"  # the server's access log: method, path (no query string), status; no token
+CI_RUN_DIR = RUN_DIR / "ci"
+CI_PIDFILE = CI_RUN_DIR / "ciserver.pid"
+CI_HOST = "127.0.0.1"
+CI_PORT = 18700
+CI_URL = f"http://{CI_HOST}:{CI_PORT}"
+CI_BRANCH = "main"  # every lab repo's default branch, which the seed's pipelines build
+CI_EVENT = "push"
+
+
+@dataclass(frozen=True)
+class CiRepo:
+    """One repository the lab's CI server knows; `number` is its newest seeded pipeline's (the one before it is
+    number - 1)."""
+
+    id: int
+    full_name: str
+    steps: tuple[str, ...]
+    number: int
+
+
+CI_REPOS: tuple[CiRepo, ...] = (
+    CiRepo(5, "team/backend", ("typecheck", "build-and-deploy", "notify"), 42),
+    CiRepo(7, "team/frontend", ("build-and-deploy", "notify"), 18),
+    CiRepo(8, "team/scanner", ("build", "test", "deploy"), 9),
+)
 
 # Fixed identity and dates make the sample repo's commits a pure function of the sources.
 GIT_IDENTITY = {

@@ -42,7 +42,7 @@ def findings(result: RunResult) -> Table:
 
 
 def lab(status: dict[str, Any]) -> Table:
-    """lab.status: each host's address, engine, stack, link and whether it is up."""
+    """lab.status: each host's address, engine, stack, link and whether it is up; then the lab's CI API."""
     t = Table(title="shakedown lab", title_justify="left")
     for col in ("host", "ssh", "docker", "stack", "link", "up"):
         t.add_column(col)
@@ -50,6 +50,11 @@ def lab(status: dict[str, Any]) -> Table:
         ssh = f"{h['ssh']['user']}@{h['ssh']['host']}:{h['ssh']['port']}"
         t.add_row(h["name"], ssh, h["docker_host"], h.get("stack_dir") or "-", _link(h.get("link")),
                   "[green]up[/]" if h["up"] else "[red]down[/]")
+    ci = status.get("ci")
+    if ci is not None:  # one line under the hosts: the Woodpecker-compatible API and the files that drive it
+        t.caption = (f"ci: Woodpecker API {ci['url']} {'[green]up[/]' if ci['up'] else '[red]down[/]'}, "
+                     f"{len(ci['repos'])} repos; token {ci['token_file']}, state {ci['state_file']}")
+        t.caption_justify = "left"
     return t
 
 

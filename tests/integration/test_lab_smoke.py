@@ -56,7 +56,9 @@ def lab_is_up() -> None:
 def test_status_shape(lab_is_up: None) -> None:
     result = lab.status()
     assert json.loads(json.dumps(result)) == result  # what `lab.status --json` prints
-    assert list(result) == ["hosts"]
+    assert list(result) == ["hosts", "ci"]
+    assert set(result["ci"]) == {"url", "token_file", "state_file", "log", "up", "pid", "repos"}
+    assert result["ci"]["up"] is True
     dev, agent = result["hosts"]
     for host in (dev, agent):
         assert set(host) == STATUS_KEYS
@@ -403,7 +405,7 @@ def test_up_leaves_build_leftovers_and_a_prune_lock_on_the_agent(lab_is_up: None
     dangling = _agent_docker("images", "-q", "--filter", "dangling=true").split()
     assert dangling and _agent_docker("images", "-q", spec.LEFTOVER_IMAGE).split()
     assert set(dangling).isdisjoint(_agent_docker("images", "-q", spec.LEFTOVER_IMAGE).split())
-    for path, mode in ((spec.CI_DIR, 0o755), (spec.PRUNE_LOCK, 0o644)):
+    for path, mode in ((spec.AGENT_CI_DIR, 0o755), (spec.PRUNE_LOCK, 0o644)):
         st = path.lstat()
         assert (pwd.getpwuid(st.st_uid).pw_name, st.st_mode & 0o7777) == (spec.AGENT.user, mode), path
     assert spec.PRUNE_LOCK.is_file() and not spec.PRUNE_LOCK.is_symlink()
