@@ -184,7 +184,7 @@ def test_verify_waiting_on_a_running_pipeline_is_interrupted_with_exit_3(tmp_pat
                               "children": [{"id": 2, "pid": 2, "name": "build", "state": "running"}]}]}
 
     class Woodpecker(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             body = [running] if self.path.split("?")[0].endswith("/pipelines") else running
             if self.path.startswith("/api/repos/5/pipelines/7"):
                 asked.touch()

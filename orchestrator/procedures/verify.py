@@ -20,6 +20,7 @@ from orchestrator.errors import BadInput
 from orchestrator.ops.ci import token as ci_token
 from orchestrator.ops.verify import rules
 from orchestrator.ops.verify.evidence import RESULT_WORDS, Entry
+from orchestrator.paths import ROOT
 from orchestrator.procedures.playbook import Job, run_playbook
 from orchestrator.run import rundir
 from orchestrator.run.console import shown
@@ -50,7 +51,8 @@ def verify(run: Run, opts: VerifyOptions) -> int:
             specs[spec.name] = spec
 
     def extra(result: RunResult) -> dict[str, Any]:
-        entries.extend(_entry(specs[name], host, opts, run.run_id) for name, host in result.hosts.items())
+        report = _shown_path(run.dir() / "report.md")
+        entries.extend(_entry(specs[name], host, opts, report) for name, host in result.hosts.items())
         # The run directory's copy is written before the run layer's leak sweep, which then covers it.
         rundir.write_text(run.dir() / "evidence.md", _markdown(entries))
         return {"verify": {e.host: e.public() for e in entries},
@@ -94,7 +96,7 @@ class HostEntry:
                 "versions": self.versions, "ci": self.ci}
 
 
-def _entry(spec: inventory.HostSpec, host: HostReport, opts: VerifyOptions, run_id: str) -> HostEntry:
+def _entry(spec: inventory.HostSpec, host: HostReport, opts: VerifyOptions, report: str) -> HostEntry:
     checks = {c.name: c for c in host.checks}
     versions = _versions(spec, host)
     stack_version = versions.get("VERSION", "")
@@ -114,7 +116,7 @@ def _entry(spec: inventory.HostSpec, host: HostReport, opts: VerifyOptions, run_
     entry = Entry(date=time.strftime("%Y-%m-%d"), summary=summary, target=target,
                   versions=[f"{k} {v}" for k, v in versions.items()], ci=ci_words, command=opts.command,
                   result=RESULT_WORDS[exit_code(host.verdict)], stops=stops,
-                  residual=_residual(spec, host, versions, opts.no_ci), run=f"artifacts/{run_id}/report.md")
+                  residual=_residual(spec, host, versions, opts.no_ci), run=report)
     return HostEntry(spec.name, entry, versions, ci)
 
 
@@ -158,6 +160,14 @@ def _stop_lines(result: RunResult) -> list[RenderableType]:
                 lines.append(Text.from_markup(f"[bold red]STOP RELEASE[/] {shown(name)}: {shown(c.name)}: "
                                               f"{shown(c.reason)}"))
     return lines
+
+
+def _shown_path(path: Path) -> str:
+    """The run's report as the team's log should name it: relative to the checkout when inside it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _evidence_file(path: str | None) -> Path:

@@ -115,7 +115,7 @@ def test_a_wrong_token_is_blocked_naming_401_and_never_shows_the_token(ci_state,
     wrong = "wrong-token-4d9a7c1e2b"
     result = verify(tmp_path, env={"SHAKEDOWN_CI_TOKEN": wrong})
     assert result.rc == 3, result.stderr
-    assert "401" in result.checks("dev")["ci: backend"]["reason"]
+    assert "answered 401 Unauthorized" in result.checks("dev")["ci: backend"]["reason"]
     assert wrong not in result.stdout + result.stderr
     assert wrong.encode() not in run_files(tmp_path) + (tmp_path / "evidence.md").read_bytes()
 

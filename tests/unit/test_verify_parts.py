@@ -164,3 +164,13 @@ def test_the_evidence_entry_is_in_the_teams_format():
         "- Stop-release: P0 VR-002: version mismatch",
         "- Residual risk: scanner: no probe serves its version",
         "- Run: artifacts/x/report.md", ""]  # a blank line ends the entry
+
+
+def test_a_p0_decides_the_verdict_even_when_another_check_could_not_run():
+    from orchestrator.run.results import CheckRecord, HostReport
+
+    host = HostReport("dev", [CheckRecord("ci: backend", "error", "blocked: still running"),
+                              CheckRecord("P0 VR-002", "failed", "version mismatch", data={"decisive": True})])
+    assert host.verdict == "fail"  # exit 1: the release must stop, whatever CI would have said
+    host.checks[1].data["decisive"] = False
+    assert host.verdict == "error"

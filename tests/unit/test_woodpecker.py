@@ -69,7 +69,7 @@ def test_the_token_goes_in_the_header_only_and_a_refusal_names_401_without_echoi
     server = FakeWoodpecker([recorded("pipeline_v2_success")])
     with client(server, token="wrong-token-123456") as c, pytest.raises(CIUnavailable) as caught:
         c.pipelines(5, 1)
-    assert "401" in str(caught.value) and "refused the token" in str(caught.value)
+    assert "answered 401 Unauthorized" in str(caught.value) and "refused the CI token" in str(caught.value)
     assert "wrong-token-123456" not in str(caught.value)
     assert all("token" not in str(r.url) for r in server.requests)  # never access_token= in a URL
 

@@ -103,8 +103,9 @@ class Client:
         except self._errors as exc:
             raise CIUnavailable(f"CI server {self.url} unreachable: {type(exc).__name__}: {exc}") from None
         if response.status_code in (401, 403):
-            raise CIUnavailable(f"CI server {self.url} refused the token: {response.status_code} "
-                                f"{response.reason_phrase} for GET {path} (check the token's file or variable)")
+            # Worded so that no redaction pattern takes the status for a secret ("token: 401 ...").
+            raise CIUnavailable(f"CI server {self.url} answered {response.status_code} {response.reason_phrase} "
+                                f"for GET {path}: it refused the CI token (check ci.token_env and ci.token_file)")
         if response.status_code >= 400:
             raise CIUnavailable(f"CI server {self.url}: GET {path} answered {response.status_code}: "
                                 f"{response.text.strip()[:200]}")
