@@ -40,14 +40,17 @@ class EvidenceModule(Module):
     name = "evidence"
     doc = ("Write the host's incident bundle (containers, inspect without env values, last log lines, disk, "
            "versions, config files, HTTP answers; all redacted) into this run's directory.")
-    params = {"lines": Param(int, default=200, doc="Log lines kept per service.")}
+    params = {"lines": Param(int, default=200, doc="Log lines kept per service."),
+              "under": Param(str, default="", doc="A folder inside the host's (e.g. a matrix scenario's name).")}
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        a = self.with_defaults(args)
         run_dir = ctx.resources.get("run_dir")
         if run_dir is None:
             return Outcome("skipped", "no run directory to write evidence into")
-        count = bundle.write(run_dir / host.name, bundle.collect(host, self.with_defaults(args)["lines"]))
-        return Outcome("ok", f"{count} file(s) of evidence in {run_dir / host.name}")
+        folder = run_dir / host.name / a["under"] if a["under"] else run_dir / host.name
+        count = bundle.write(folder, bundle.collect(host, a["lines"]))
+        return Outcome("ok", f"{count} file(s) of evidence in {folder}")
 
 
 MODULES_TRIAGE = (TriageModule, EvidenceModule)

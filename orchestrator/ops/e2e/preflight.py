@@ -63,20 +63,22 @@ def _free_kb(line: str) -> int:
     return usage.free_kb if usage else 0
 
 
-def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str) -> Ready:
-    seen = parse(target.run(scripts.call(scripts.PREFLIGHT, cfg.state_dir, cfg.stack_dir, cfg.repo or "",
-                                         branch)).stdout)
+def check(target: Host, peers: dict[str, Host], cfg: StackConfig, branch: str | None) -> Ready:
+    """branch None: the run works on the deployed stack itself (invoke matrix), so no repo is needed."""
+    seen = parse(target.run(scripts.call(scripts.PREFLIGHT, cfg.state_dir, cfg.stack_dir,
+                                         cfg.repo or "" if branch is not None else "-", branch or "")).stdout)
     name = target.name
     if not seen.stack_dir:
         raise BadInput(f"{name}: stack_dir {cfg.stack_dir} does not exist on the host")
-    repo = seen.repo
-    if not repo:
-        raise BadInput(f"{name}: no stack_repo in the inventory and {cfg.stack_dir} has no git origin")
-    if seen.repo_error is not None:
-        raise InfraError(f"{name}: cannot read {repo}: {seen.repo_error}")
-    commit = seen.refs.get(f"refs/heads/{branch}")
-    if not commit:
-        raise BadInput(f"--branch {branch!r} does not exist in {repo} (as seen from {name})")
+    repo, commit = seen.repo, ""
+    if branch is not None:
+        if not repo:
+            raise BadInput(f"{name}: no stack_repo in the inventory and {cfg.stack_dir} has no git origin")
+        if seen.repo_error is not None:
+            raise InfraError(f"{name}: cannot read {repo}: {seen.repo_error}")
+        commit = seen.refs.get(f"refs/heads/{branch}", "")
+        if not commit:
+            raise BadInput(f"--branch {branch!r} does not exist in {repo} (as seen from {name})")
     now = seen.now
     stale = _free_to_borrow(name, seen, now)
     if seen.writable is None:

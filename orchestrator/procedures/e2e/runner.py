@@ -84,7 +84,7 @@ def run_e2e(run: Run, opts: E2EOptions) -> int:
                           Journal(hosts[spec.name], cfg.state_dir, run.run_id), salt=secrets.token_hex(16),
                           dry_run=opts.dry_run, echo=run.echo)
         if opts.dry_run:
-            _record_baselines(session)  # read-only: the plan shows the real image ids to restore
+            record_baselines(session)  # read-only: the plan shows the real image ids to restore
             variables = playbook.play_variables(spec, book.plays[0], _extra_vars(opts, cfg))
             plan.show(session, book, variables, run.consoles.out)
             return 0
@@ -127,11 +127,11 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
     ttl = cfg.deploy_timeout * 2 + ready_timeout * 3 + opts.test_timeout + LEASE_MARGIN
     lease.take(target, cfg.state_dir, lease.new(session.run_id, opts.branch, ready.now, ttl))
     run.echo(f"{target.name}: leased for run {session.run_id} (branch {opts.branch} at {session.commit[:12]})")
-    restorer = _Restorer(session, ready_timeout, run.signals)
+    restorer = Restorer(session, ready_timeout, run.signals)
     try:
         session.journal.append("begin", owner=lease.owner(), branch=opts.branch, commit=session.commit,
                                host=target.name, mode=opts.mode)
-        _record_baselines(session)
+        record_baselines(session)
         cycle.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
                                   listener=run.progress,
                                   resources={"session": session, "run_dir": run.dir(),
@@ -152,7 +152,7 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
     return cycle
 
 
-def _record_baselines(session: Session) -> None:
+def record_baselines(session: Session) -> None:
     cfg = session.cfg
     commands = {cfg.host: baseline.stack_command(cfg, session.salt)}
     for host_name in {p.host for p in cfg.peers}:
@@ -166,7 +166,7 @@ def _record_baselines(session: Session) -> None:
             session.journal.append("baseline", host=host_name, command=command, facts=facts)
 
 
-class _Restorer:
+class Restorer:
     """Runs the journal restore; again at the end unless an earlier attempt (the playbook's) verified."""
 
     def __init__(self, session: Session, ready_timeout: float, signals: SignalPolicy):

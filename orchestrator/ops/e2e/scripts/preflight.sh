@@ -1,6 +1,6 @@
 #!/bin/sh
 # Read-only: everything preflight checks before an e2e changes anything, in one round trip.
-# Args: $1 state_dir, $2 stack_dir, $3 repo ("" = the stack checkout's origin), $4 branch.
+# Args: $1 state_dir, $2 stack_dir, $3 repo ("" = the stack checkout's origin, "-" = none needed), $4 branch.
 # Out:  NOW epoch, STACK_DIR ok, REPO url, LEASE json, JOURNAL first entry, WRITABLE dir, DF <df -Pk's line>,
 #       COMPOSE cli, REF commit<TAB>ref | REPO_ERROR text; each only when it applies (ops/e2e/preflight.py parse).
 state=$1 stack=$2 repo=$3 branch=$4
@@ -15,7 +15,7 @@ d=$state; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done
 echo "DF $(df -Pk -- "$d" | tail -n 1)"
 if docker compose version >/dev/null 2>&1; then echo "COMPOSE docker compose"
 elif command -v docker-compose >/dev/null 2>&1; then echo "COMPOSE docker-compose"; fi
-if [ -n "$repo" ]; then
+if [ -n "$repo" ] && [ "$repo" != "-" ]; then
   if out=$(git ls-remote --heads -- "$repo" "refs/heads/$branch" 2>&1); then
     printf '%s\n' "$out" | sed 's/^/REF /'
   else

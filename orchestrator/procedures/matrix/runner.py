@@ -1,0 +1,278 @@
+"""`invoke matrix`: borrow the host, run every selected scenario of the matrix on its deployed stack, and always
+put the host back exactly as it was.
+
+The guarantees are code, like e2e's (procedures/e2e/runner.py, whose lease, baseline and restorer this reuses):
+the lease is taken and the baseline recorded before anything changes; the way back is journaled before the
+first change (the stack redeployed from its own files, which the snapshot puts back first); each scenario's
+change is journaled before it is made; the restore runs in `finally` and is verified against the baseline, and
+after a kill -9 `invoke restore --host dev` finishes it from the journal. Each scenario is a playbook
+(playbooks/matrix_scenario.yml): apply, wait for readiness, the battery; a failed scenario gets its evidence
+folder and the matrix goes on.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator.ops.matrix.model import Matrix, Scenario
+from orchestrator.procedures.matrix.options import MatrixOptions
+from rich.table import Table
+
+from orchestrator import engine, templating
+from orchestrator.config import inventory
+from orchestrator.engine import playbook
+from orchestrator.errors import BadInput, ShakedownError
+from orchestrator.host import Host
+from orchestrator.modules.e2e import Snapshot
+from orchestrator.ops import secretfiles
+from orchestrator.ops.e2e import config, lease, preflight
+from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.e2e.journal import Journal, script
+from orchestrator.ops.e2e.restore import Restored
+from orchestrator.ops.e2e.session import Session
+from orchestrator.procedures.e2e.runner import LEASE_MARGIN, Restorer, record_baselines
+from orchestrator.procedures.targets import select
+from orchestrator.run.console import STYLE, shown
+from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
+from orchestrator.run.task import Run
+
+SCENARIO_BOOK = "matrix_scenario"
+BRANCH = "(matrix)"  # what the lease and journal say is deployed: the host's own stack, reconfigured
+
+
+@dataclass
+class Done:
+    """One scenario's outcome, as report.json's `matrix.scenarios` lists it."""
+    name: str
+    status: str  # passed | failed | skipped
+    reason: str
+    values: dict[str, str]
+    duration: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "reason": self.reason, "values": self.values,
+                "duration": round(self.duration, 3)}
+
+
+@dataclass
+class MatrixRun:
+    run_id: str
+    host: str
+    checks: list[CheckRecord] = field(default_factory=list)
+    scenarios: list[Done] = field(default_factory=list)
+    restored: Restored | None = None
+    interrupted: bool = False
+    kept: bool = False
+    unreachable: str | None = None
+    started: float = field(default_factory=time.time)
+
+    @property
+    def verdict(self) -> str:
+        if self.interrupted or self.unreachable or (self.restored is not None and not self.restored.ok):
+            return "error"
+        return "fail" if any(d.status == "failed" for d in self.scenarios) or any(
+            c.status == "failed" for c in self.checks) else "pass"
+
+
+def run_matrix(run: Run, opts: MatrixOptions, matrix: Matrix, selected: list[Scenario]) -> int:
+    spec, cfg, inv, book = _prepare(opts, matrix)
+    target = Host(spec)
+    try:
+        ready = preflight.check(target, {}, cfg, None)
+        secretfiles.load(target, [cfg.abs_path(f) for f in cfg.secret_files])
+        session = Session(cfg, run.run_id, BRANCH, "", ready.repo, ready.compose, {spec.name: target},
+                          Journal(target, cfg.state_dir, run.run_id), salt=secrets.token_hex(16), echo=run.echo)
+        done = _borrow(run, session, spec, inv, opts, matrix, selected, book, ready)
+    finally:
+        target.close()
+    return _report(run, done, session, inv.path, matrix, opts)
+
+
+def _prepare(opts: MatrixOptions, matrix: Matrix
+             ) -> tuple[inventory.HostSpec, StackConfig, inventory.Inventory, playbook.Playbook]:
+    """Input checks, before any connection: exit 2 naming the file:line or the value at fault."""
+    inv, targets = select(opts.inventory, opts.host, exactly_one="matrix (it borrows the host)")
+    spec = targets[0]
+    cfg = config.load(spec, need_tests=False, known_hosts=set(inv.hosts))
+    files = set(cfg.config_files) | {cfg.abs_path(f) for f in cfg.config_files}
+    for axis in matrix.axes.values():
+        if axis.apply.file not in files:
+            raise BadInput(f"{axis.where}: axis {axis.name} applies to {axis.apply.file}, which is not one of "
+                           f"{spec.name}'s config_files ({', '.join(cfg.config_files)}): the matrix could not put "
+                           "it back")
+    book = playbook.load(SCENARIO_BOOK)
+    playbook.validate(book, [spec], extra_vars=_sample_vars(cfg), inventory_names=set(inv.hosts) | set(inv.groups))
+    return spec, cfg, inv, book
+
+
+def _sample_vars(cfg: StackConfig) -> dict[str, Any]:
+    return {"scenario": "x", "settings": [], "services": [], "state": None, "env": {}, "stack": cfg.stack_dir,
+            "ready_timeout": cfg.ready_timeout}
+
+
+def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, opts: MatrixOptions,
+            matrix: Matrix, selected: list[Scenario], book: playbook.Playbook, ready: preflight.Ready) -> MatrixRun:
+    cfg, target = session.cfg, session.target
+    done = MatrixRun(session.run_id, spec.name)
+    if ready.stale is not None:
+        run.echo(f"{target.name}: breaking a stale lease: {ready.stale.describe(ready.now)}")
+        lease.release(target, cfg.state_dir, ready.stale.run_id)
+    ttl = len(selected) * (cfg.deploy_timeout + cfg.ready_timeout * 3) + cfg.deploy_timeout + LEASE_MARGIN
+    lease.take(target, cfg.state_dir, lease.new(session.run_id, BRANCH, ready.now, ttl))
+    run.echo(f"{target.name}: leased for matrix run {session.run_id} ({len(selected)} scenario(s))")
+    restorer = Restorer(session, cfg.ready_timeout, run.signals)
+    try:
+        session.journal.append("begin", owner=lease.owner(), branch=BRANCH, host=target.name, mode="matrix",
+                               matrix=str(matrix.path), sha256=matrix.sha256)
+        record_baselines(session)
+        _journal_way_back(session)
+        baseline_values = _baseline_values(session, matrix)
+        for scenario in selected:
+            if done.unreachable or run.signals.interrupted:
+                break
+            _scenario(run, session, spec, inv, matrix, scenario, baseline_values, book, done)
+    except KeyboardInterrupt:
+        done.interrupted = True
+        run.echo(f"{target.name}: interrupted; restoring the host before exiting")
+    finally:
+        if opts.keep:
+            done.kept = True
+            run.echo(f"KEPT (--keep): {target.name} is left in its last scenario's configuration; its lease and "
+                     f"journal stay. Put it back with: invoke restore --host {target.name}")
+        else:
+            done.restored, _ = restorer.final()
+            done.checks.append(CheckRecord("restore", "ok" if done.restored.ok else "error",
+                                           "; ".join(done.restored.verified if done.restored.ok
+                                                     else done.restored.problems) or "nothing to restore"))
+    done.interrupted = done.interrupted or run.signals.interrupted
+    return done
+
+
+def _journal_way_back(session: Session) -> None:
+    """Before the first change: how the stack goes back. Restore undoes newest first, so the snapshot (files
+    back) comes after this entry (the stack redeployed from those files, its baseline images re-tagged)."""
+    cfg = session.cfg
+    containers = session.facts.get(cfg.host, {}).get("containers", {})
+    images = sorted({(c["image"], c["image_name"]) for c in containers.values()})
+    stopped = sorted({c["service"] for c in containers.values() if c["state"] != "running"})
+    args = [x for pair in images for x in pair] + ["--stopped", *stopped] if containers else ["--down"]
+    session.journal.mutation("matrix: the stack back to its baseline", cfg.host, undo=[
+        script(cfg.host, "REDEPLOY_BASELINE", cfg.stack_dir, cfg.project, *args, timeout=cfg.deploy_timeout,
+               title="redeploy the baseline from the stack's own (restored) files", env=session.compose_env())],
+        cleanup=[])
+    for step in Snapshot().steps(session, {}):
+        session.apply(step)
+
+
+def _baseline_values(session: Session, matrix: Matrix) -> dict[str, str]:
+    """Each axis's value as the host runs it now (its key's line in its file; the axis default when absent).
+    Only the axes' keys are read: never a whole file that may hold secrets."""
+    cfg = session.cfg
+    values: dict[str, str] = {}
+    for name, axis in matrix.axes.items():
+        path = cfg.abs_path(axis.apply.file)
+        key = axis.apply.key
+        out = session.target.run(f"grep -m1 -e {shlex.quote('^' + key + '=')} -- {shlex.quote(path)} || true",
+                                 timeout=30).stdout
+        raw = out.strip().partition("=")[2] if out.strip() else None
+        value = axis.value_of(raw)
+        if value is None:
+            raise ShakedownError(f"{session.target.name}: {path} has {key}={raw!r}, which is no value of axis "
+                                 f"{name} ({', '.join(axis.values)}): the baseline cannot be told")
+        values[name] = value
+    return values
+
+
+def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, matrix: Matrix,
+              scenario: Scenario, baseline_values: dict[str, str], book: playbook.Playbook, done: MatrixRun) -> None:
+    values = {**baseline_values, **scenario.values}
+    started = time.monotonic()
+    if scenario.skip:
+        done.scenarios.append(Done(scenario.name, "skipped", f"skipped by design: {scenario.skip}", values))
+        run.echo(f"{scenario.name}: SKIPPED by design ({scenario.skip})")
+        return
+    unmet = _unmet(session.target, inv, scenario)
+    if unmet:
+        done.scenarios.append(Done(scenario.name, "skipped", f"prerequisite missing: {unmet}", values))
+        run.echo(f"{scenario.name}: SKIPPED ({unmet})")
+        return
+    run.echo(f"{scenario.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    extra = _scenario_vars(session.cfg, matrix, scenario.name, values)
+    result = engine.run(book, [spec], extra_vars=extra, hosts=session.hosts,
+                        listener=lambda host, record: run.progress(host, _prefixed(scenario.name, record)),
+                        resources={"session": session, "run_dir": run.dir(), "echo": run.echo})
+    host = result.hosts[spec.name]
+    done.checks += [_prefixed(scenario.name, c) for c in host.checks]
+    bad = host.problems()
+    status = "passed" if host.verdict == "pass" else "failed"
+    reason = "; ".join(f"{c.name}: {c.reason}" for c in bad) or f"{len(host.checks)} check(s) passed"
+    done.scenarios.append(Done(scenario.name, status, reason, values, time.monotonic() - started))
+    if host.unreachable:
+        done.unreachable = host.unreachable
+
+
+def _scenario_vars(cfg: StackConfig, matrix: Matrix, name: str, values: dict[str, str]) -> dict[str, Any]:
+    """The scenario playbook's variables: the settings to write and the matrix's `expect`, rendered."""
+    try:
+        expect = templating.render({"services": matrix.expect.services, "state": matrix.expect.state,
+                                    "env": matrix.expect.env}, dict(values))
+    except templating.TemplateError as exc:
+        raise BadInput(f"{matrix.path}: expect, for scenario {name}: {exc}") from None
+    services = expect["services"]
+    if isinstance(services, str):
+        services = [s.strip() for s in services.split(",") if s.strip()]
+    settings = [[axis.apply.file, axis.apply.key, axis.render(values[axis_name])]
+                for axis_name, axis in matrix.axes.items()]
+    return {"scenario": name, "settings": settings, "services": list(services), "state": expect["state"] or None,
+            "env": expect["env"] or {}, "stack": cfg.stack_dir, "ready_timeout": cfg.ready_timeout}
+
+
+def _unmet(target: Host, inv: inventory.Inventory, scenario: Scenario) -> str:
+    """Why the scenario cannot run here ("" when it can): a path, a command or a peer host it requires."""
+    for need in scenario.requires:
+        if need.kind == "host":
+            if need.what not in inv.hosts:
+                return f"requires host {need.what}, which is not in the inventory"
+            continue
+        test = f"test -e {shlex.quote(need.what)}" if need.kind == "path" else \
+            f"command -v {shlex.quote(need.what)} >/dev/null"
+        if not target.run(test, timeout=30, warn=True).ok:
+            what = "path" if need.kind == "path" else "command"
+            return f"requires {what} {need.what}, which {target.name} does not have"
+    return ""
+
+
+def _prefixed(scenario: str, record: CheckRecord) -> CheckRecord:
+    return CheckRecord(f"{scenario}: {record.name}", record.status, record.reason, record.duration, record.where,
+                       record.data)
+
+
+def _report(run: Run, done: MatrixRun, session: Session, inventory_path: Any, matrix: Matrix,
+            opts: MatrixOptions) -> int:
+    report = HostReport(done.host, done.checks, unreachable=done.unreachable)
+    result = RunResult({done.host: report}, done.started, time.time())
+    base = session.facts.get(session.cfg.host, {})
+    shard = f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None
+    extra = {"matrix": {"file": str(matrix.path), "sha256": matrix.sha256, "shard": shard,
+                        "scenarios": [d.public() for d in done.scenarios]}}
+    stack = {"host": done.host, "stack_dir": session.cfg.stack_dir, "checkout": base.get("head"),
+             "images": {c["service"]: c["image"] for c in base.get("containers", {}).values()},
+             "matrix": str(matrix.path), "matrix_sha256": matrix.sha256}
+    code = exit_code(done.verdict)
+    return run.finish(result, inventory_path, title=f"shakedown matrix --host {done.host}", extra=extra,
+                      manifest_extra={"stack": stack}, before=[_scenario_table(done)], code=code)
+
+
+def _scenario_table(done: MatrixRun) -> Table:
+    t = Table(title=f"matrix on {done.host}", title_justify="left")
+    for col in ("scenario", "result", "values", "seconds", "reason"):
+        t.add_column(col, overflow="fold")
+    words = {"passed": "ok", "failed": "failed", "skipped": "skipped"}
+    for d in done.scenarios:
+        t.add_row(shown(d.name), f"[{STYLE[words[d.status]]}]{d.status.upper()}[/]",
+                  shown(", ".join(f"{k}={v}" for k, v in d.values.items())), f"{d.duration:.1f}", shown(d.reason))
+    return t
