@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from orchestrator.ops.matrix.model import Axis
-from orchestrator.ops.matrix.model import shown as shown_value
 from orchestrator.ops.prune.disk import gib
 from orchestrator.run.console import shown
 from orchestrator.run.results import RunResult
+
+if TYPE_CHECKING:  # check/prune/triage import this module: they need not load the matrix model
+    from orchestrator.ops.matrix.model import Axis
 
 
 def disk(host: str, figures: dict[str, Any]) -> Table:
@@ -72,6 +73,8 @@ def _link(link: dict[str, Any] | None) -> str:
 def matrix_listing(data: dict[str, Any], axes: dict[str, Axis], shard: tuple[int, int] | None) -> list[Table]:
     """matrix --list: the scenarios (values as written, skip reason or requirements), then every axis value
     with the scenarios that run it (the coverage guarantee, for the whole matrix)."""
+    from orchestrator.ops.matrix.model import shown as shown_value
+
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     runnable = sum(s["skip"] is None for s in data["scenarios"])
     t = Table(title=f"matrix {shown(data['matrix'])}{where}: {len(data['scenarios'])} scenario(s), {runnable} to run",
