@@ -68,9 +68,10 @@ def test_the_shipped_matrix_lists(invoke):
     assert data["include"] == [{"scenario": "readonly-without-scanner", "shard": "2/3"}]
 
 
+@pytest.mark.parametrize("mode", [("--list",), ("--host", "dev")])
 @pytest.mark.parametrize("shard", ["3/2", "x", "0/1"])
-def test_a_bad_shard_exits_2_naming_the_flag(invoke, artifacts, shard):
-    proc = invoke("--list", "--shard", shard, "--json")
+def test_a_bad_shard_exits_2_naming_the_flag(invoke, artifacts, shard, mode):
+    proc = invoke(*mode, "--shard", shard, "--json")
     assert proc.returncode == 2, proc.stderr
     assert "--shard" in proc.stderr and repr(shard) in proc.stderr and "Traceback" not in proc.stderr
     assert json.loads(proc.stdout)["exit_code"] == 2
