@@ -141,6 +141,33 @@ def bench(c, hosts="10", runs="5", json=False, out=None, log_mb="100", commands=
     _exit(code)
 
 
+@task(help={"host": "The host the matrix runs on (exactly one; default dev). Not read by --list or --merge.",
+            "inventory": COMMON_HELP["inventory"],
+            "json": "--list: print the listing as JSON (list.schema.json); otherwise the run's result, as every task.",
+            "matrix": "The matrix file (default playbooks/matrix.yml).",
+            "list": "Print the scenarios, their shards and every axis value's coverage; contact nothing.",
+            "scenario": "Only these scenarios (comma list); with --shard, those of them in the shard.",
+            "shard": "I/N: run (or list) shard I of N; the N shards are disjoint and together the whole matrix.",
+            "lifecycle": "Also check each scenario survives the stack's restart (runtime option).",
+            "faults": "Also inject the matrix's faults in each scenario (runtime option).",
+            "keep": "Leave the host on the last scenario instead of putting its baseline back.",
+            "merge": "Run directory (or report.json) of a shard run to merge; repeat the flag or give a comma list. "
+                     "Writes one new run with the merged result."},
+      iterable=["merge"], auto_shortflags=False)
+def matrix(c, host="dev", inventory=None, matrix=None, list=False, scenario=None, shard=None, lifecycle=False,
+           faults=False, keep=False, merge=None, json=False):
+    """Live configuration matrix on one host (playbooks/matrix.yml): every value of every axis is run by at least
+    one scenario; shards split it over CI jobs and --merge combines their runs into one report.
+
+    Exit codes: 0 pass (--list: always), 1 a scenario failed, 2 bad input (matrix file, --shard, --scenario),
+    3 infrastructure (host unreachable, a scenario no merged shard ran, interrupted).
+    """
+    from orchestrator.cli import run_matrix
+
+    _exit(run_matrix(host=host, inventory_path=inventory, matrix_file=matrix, list_only=list, scenario=scenario,
+                     shard=shard, lifecycle=lifecycle, faults=faults, keep=keep, merge=merge, as_json=json))
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, the sample stack on dev, and the
@@ -172,4 +199,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, verify, bench, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, matrix, bench, lab)

@@ -30,3 +30,13 @@ def test_ci_runs_exactly_the_readme_test_command():
                 if line.strip() and not line.startswith("#")]
     assert test_command in ci_lines
     assert "pytest" in test_command and "setup.sh" in test_command
+
+
+def test_the_matrix_example_is_a_valid_matrix(tmp_path):
+    from orchestrator.ops.matrix import model
+
+    section = README.split("### `invoke matrix --host dev`", 1)[1].split("\n### ", 1)[0]
+    example = re.findall(r"```yaml\n(.*?)\n```", section, re.S)[0]
+    (tmp_path / "matrix.yml").write_text(example)
+    matrix = model.load(tmp_path / "matrix.yml")
+    assert [s.name for s in matrix.runnable] == ["big-pool", "small-pool-no-scanner", "scanner-on-gpu"]

@@ -106,6 +106,32 @@ def run_bench(*, hosts: Any, runs: Any, as_json: bool, out: str | None, log_mb: 
         log_mb=flags.whole("--log-mb", log_mb), commands=flags.whole("--commands", commands))))
 
 
+def run_matrix(*, host: str, inventory_path: str | None, matrix_file: str | None, list_only: bool,
+               scenario: str | None, shard: Any, lifecycle: bool, faults: bool, keep: bool, merge: Any,
+               as_json: bool) -> int:
+    from orchestrator.ops.matrix.shards import parse_shard
+    from orchestrator.procedures.matrix import matrix_task
+    from orchestrator.procedures.matrix.options import MatrixOptions
+
+    def body(run: Run) -> int:
+        opts = MatrixOptions(host, inventory_path, matrix_file, list_only, _names("--scenario", scenario),
+                             None if shard is None else parse_shard(shard, "--shard"), lifecycle, faults, keep,
+                             _names("--merge", merge) or [], as_json)
+        return matrix_task(run, opts)
+    return guard("matrix", as_json, body)
+
+
+def _names(flag: str, value: Any) -> list[str] | None:
+    """A comma list (or Invoke's repeated flag's list of comma lists) -> names; given but empty is bad input."""
+    if value is None or value == []:
+        return None
+    parts = [p.strip() for item in ([value] if isinstance(value, str) else value) for p in str(item).split(",")]
+    names = [p for p in parts if p]
+    if not names:
+        raise BadInput(f"{flag} needs at least one name, got {value!r}")
+    return list(dict.fromkeys(names))
+
+
 def run_lab(action: str, *, purge: bool = False, as_json: bool = False) -> int:
     """lab.up / lab.down / lab.status; a LabError becomes its exit code with the message on stderr."""
     from orchestrator.procedures import labtask

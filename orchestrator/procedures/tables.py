@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
 from orchestrator.ops.prune.disk import gib
 from orchestrator.run.console import shown
 from orchestrator.run.results import RunResult
+
+if TYPE_CHECKING:  # check/prune/triage import this module: they need not load the matrix model
+    from orchestrator.ops.matrix.model import Axis
 
 
 def disk(host: str, figures: dict[str, Any]) -> Table:
@@ -65,3 +68,47 @@ def _link(link: dict[str, Any] | None) -> str:
     if not link["up"]:
         return f"{where} [red]down[/]"
     return f"{where} {link['state']}, {link['delay_ms']:g} ms"  # --json says how to control it
+
+
+def matrix_listing(data: dict[str, Any], axes: dict[str, Axis], shard: tuple[int, int] | None) -> list[Table]:
+    """matrix --list: the scenarios (values as written, skip reason or requirements), then every axis value
+    with the scenarios that run it (the coverage guarantee, for the whole matrix)."""
+    from orchestrator.ops.matrix.model import shown as shown_value
+
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    runnable = sum(s["skip"] is None for s in data["scenarios"])
+    t = Table(title=f"matrix {shown(data['matrix'])}{where}: {len(data['scenarios'])} scenario(s), {runnable} to run",
+              title_justify="left")
+    for col in ("scenario", "values", "skip / requires", "--shard"):
+        t.add_column(col, overflow="fold")
+    shard_of = {i["scenario"]: i["shard"] for i in data["include"]}
+    for s in data["scenarios"]:
+        values = ", ".join(f"{a}={shown_value(axes[a].original(v))}" for a, v in s["values"].items()) or "(baseline)"
+        if s["skip"] is not None:
+            note = f"[yellow]skipped by design:[/] {shown(s['skip'])}"
+        else:
+            note = "; ".join(f"needs {r['kind']} {shown(r['what'])}" for r in s["requires"])
+        t.add_row(shown(s["name"]), shown(values), note, shard_of.get(s["name"], "-"))
+    c = Table(title="coverage: every axis value and the scenarios that run it", title_justify="left")
+    for col in ("axis", "value", "scenarios"):
+        c.add_column(col, overflow="fold")
+    for axis, values in data["coverage"].items():
+        for k, (value, names) in enumerate(values.items()):
+            c.add_row(axis if k == 0 else "", shown(shown_value(axes[axis].original(value))), ", ".join(names))
+        c.add_section()
+    return [t, c]
+
+
+def matrix_results(block: dict[str, Any]) -> Table:
+    """matrix --merge: every scenario's outcome across the shards, and those no shard ran."""
+    t = Table(title=f"matrix {shown(block['file'])}: scenarios", title_justify="left")
+    for col in ("scenario", "status", "reason", "seconds"):
+        t.add_column(col, overflow="fold")
+    style = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
+    for s in block["scenarios"]:
+        status = str(s.get("status"))
+        t.add_row(shown(str(s.get("name"))), f"[{style.get(status, 'bold magenta')}]{shown(status)}[/]",
+                  shown(str(s.get("reason") or "")), f"{float(s.get('duration') or 0):.1f}")
+    for name in block.get("not_run", []):
+        t.add_row(shown(name), "[bold magenta]not run[/]", "in no merged shard", "-")
+    return t
