@@ -40,8 +40,11 @@ STATE_DIR = LAB_DIR / "dev" / "shakedown"
 
 # Written to the stack checkout's .env (not in git): the lab's deployment settings for the sample app.
 # .env also holds API_TOKEN_VAR, a random secret generated at the first lab.up and kept afterwards.
+# The last four are the app's runtime axes, at their defaults (tests/lab/app/README.md): each reaches only the
+# service that uses it, so changing one recreates only that service (SCANNER_SCALE=0 removes the scanner).
 STACK_ENV = {"SCANNER_INTERVAL": "1", "BACKEND_PORT": str(BACKEND_PORT), "FRONTEND_PORT": str(FRONTEND_PORT),
-             "DATA_DIR": str(DATA_DIR)}
+             "DATA_DIR": str(DATA_DIR), "BACKEND_MODE": "normal", "BACKEND_POOL": "4", "FRONTEND_SECURE": "true",
+             "SCANNER_SCALE": "1"}
 API_TOKEN_VAR = "SAMPLE_API_TOKEN"
 ENV_MODE = 0o640
 # config.json in the stack checkout (not in git), mounted read-only into backend as ./config.json:/app/config.json.
