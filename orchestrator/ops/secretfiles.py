@@ -28,12 +28,26 @@ def read_command(files: list[str]) -> str:
     return shellcmd.call(_READ, *files)
 
 
+# Keys a run declared to be configuration, not secrets (a matrix axis's key: its values are the run's own
+# choices, shown in every report). Refused for keys that sound secret (see declare_public).
+_PUBLIC: set[str] = set()
+
+
+def declare_public(keys: set[str]) -> None:
+    """These keys' values are not secrets for the rest of this process (the caller refused secret-sounding ones)."""
+    _PUBLIC.update(k for k in keys if not redact.looks_secret(k))
+
+
+def is_public(key: str) -> bool:
+    return key in _PUBLIC
+
+
 def load(host: Host, files: list[str]) -> dict[str, str]:
     """KEY -> value from every readable file (one round trip); unreadable files are skipped, not fatal."""
     if not files:
         return {}
     out = host.run(read_command(files), timeout=30, warn=True).stdout
-    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v)}
+    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v) and k not in _PUBLIC}
     redact.register(found)
     return found
 

@@ -100,15 +100,16 @@ def matrix_listing(data: dict[str, Any], axes: dict[str, Axis], shard: tuple[int
 
 
 def matrix_results(block: dict[str, Any]) -> Table:
-    """matrix --merge: every scenario's outcome across the shards, and those no shard ran."""
+    """matrix (a run, or --merge of shards): every scenario's outcome, and those no shard ran."""
     t = Table(title=f"matrix {shown(block['file'])}: scenarios", title_justify="left")
-    for col in ("scenario", "status", "reason", "seconds"):
+    for col in ("scenario", "status", "values", "reason", "seconds"):
         t.add_column(col, overflow="fold")
     style = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
     for s in block["scenarios"]:
         status = str(s.get("status"))
-        t.add_row(shown(str(s.get("name"))), f"[{style.get(status, 'bold magenta')}]{shown(status)}[/]",
-                  shown(str(s.get("reason") or "")), f"{float(s.get('duration') or 0):.1f}")
+        values = ", ".join(f"{k}={v}" for k, v in (s.get("values") or {}).items())
+        t.add_row(shown(str(s.get("name"))), f"[{style.get(status, 'bold magenta')}]{shown(status.upper())}[/]",
+                  shown(values), shown(str(s.get("reason") or "")), f"{float(s.get('duration') or 0):.1f}")
     for name in block.get("not_run", []):
-        t.add_row(shown(name), "[bold magenta]not run[/]", "in no merged shard", "-")
+        t.add_row(shown(name), "[bold magenta]NOT RUN[/]", "", "in no merged shard", "-")
     return t

@@ -24,6 +24,7 @@ from orchestrator.host import batch
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
+from orchestrator.ops.matrix import applied
 from orchestrator.ops.parsers import df, docker_inspect
 from orchestrator.ops.prune import dryrun, pruning, scripts, stuck
 from orchestrator.ops.triage import gather
@@ -97,6 +98,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "secretfiles": secretfiles.parse,
     "batch": lambda text: batch.parse(text, "--shakedown-batch-0123456789abcdef--", 4),
     # A made-up token (the fixture's scanner log and untracked .env.prod hold it; the lab's real one never).
+    "matrix_apply": lambda text: {**applied.parse(text).public(), "output": applied.parse(text).output},
     "deployed_checkout": lambda text: live.parse(text, {"golden-token-5d2e9c": "SAMPLE_API_TOKEN"}, [".env"]).facts(),
 }
 # Output formats that several scripts print, each with its one parser.

@@ -12,20 +12,17 @@ folder and the matrix goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import shlex
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.ops.matrix.model import Matrix, Scenario
-from orchestrator.procedures.matrix.options import MatrixOptions
-from rich.table import Table
-
-from orchestrator import engine, templating
+from orchestrator import engine, redact, templating
 from orchestrator.config import inventory
 from orchestrator.engine import playbook
-from orchestrator.errors import BadInput, ShakedownError
+from orchestrator.errors import BadInput
 from orchestrator.host import Host
 from orchestrator.modules.e2e import Snapshot
 from orchestrator.ops import secretfiles
@@ -34,9 +31,11 @@ from orchestrator.ops.e2e.config import StackConfig
 from orchestrator.ops.e2e.journal import Journal, script
 from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
+from orchestrator.ops.matrix.model import Matrix, Scenario
+from orchestrator.procedures import tables
 from orchestrator.procedures.e2e.runner import LEASE_MARGIN, Restorer, record_baselines
+from orchestrator.procedures.matrix.options import MatrixOptions
 from orchestrator.procedures.targets import select
-from orchestrator.run.console import STYLE, shown
 from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
 from orchestrator.run.task import Run
 
@@ -83,6 +82,8 @@ def run_matrix(run: Run, opts: MatrixOptions, matrix: Matrix, selected: list[Sce
     target = Host(spec)
     try:
         ready = preflight.check(target, {}, cfg, None)
+        # The axes' keys are the matrix's own configuration: shown in reports, not redacted as secrets.
+        secretfiles.declare_public({axis.apply.key for axis in matrix.axes.values()})
         secretfiles.load(target, [cfg.abs_path(f) for f in cfg.secret_files])
         session = Session(cfg, run.run_id, BRANCH, "", ready.repo, ready.compose, {spec.name: target},
                           Journal(target, cfg.state_dir, run.run_id), salt=secrets.token_hex(16), echo=run.echo)
@@ -97,9 +98,13 @@ def _prepare(opts: MatrixOptions, matrix: Matrix
     """Input checks, before any connection: exit 2 naming the file:line or the value at fault."""
     inv, targets = select(opts.inventory, opts.host, exactly_one="matrix (it borrows the host)")
     spec = targets[0]
-    cfg = config.load(spec, need_tests=False, known_hosts=set(inv.hosts))
+    # The matrix reconfigures the host's own stack: it borrows no peers (e2e_peers are for a branch under test).
+    cfg = dataclasses.replace(config.load(spec, need_tests=False, known_hosts=set(inv.hosts)), peers=[])
     files = set(cfg.config_files) | {cfg.abs_path(f) for f in cfg.config_files}
     for axis in matrix.axes.values():
+        if redact.looks_secret(axis.apply.key):
+            raise BadInput(f"{axis.where}: axis {axis.name} sets {axis.apply.key}, which names a secret: a matrix "
+                           "changes configuration, never secrets (they must stay exactly as they are)")
         if axis.apply.file not in files:
             raise BadInput(f"{axis.where}: axis {axis.name} applies to {axis.apply.file}, which is not one of "
                            f"{spec.name}'s config_files ({', '.join(cfg.config_files)}): the matrix could not put "
@@ -110,7 +115,8 @@ def _prepare(opts: MatrixOptions, matrix: Matrix
 
 
 def _sample_vars(cfg: StackConfig) -> dict[str, Any]:
-    return {"scenario": "x", "settings": [], "services": [], "state": None, "env": {}, "stack": cfg.stack_dir,
+    return {"scenario": "x", "settings": [], "services": [], "state": {"url": "http://127.0.0.1/", "fields": {}},
+            "env": {}, "stack": cfg.stack_dir,
             "ready_timeout": cfg.ready_timeout}
 
 
@@ -130,11 +136,11 @@ def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory
                                matrix=str(matrix.path), sha256=matrix.sha256)
         record_baselines(session)
         _journal_way_back(session)
-        baseline_values = _baseline_values(session, matrix)
+        baselines = _baselines(session, matrix)
         for scenario in selected:
             if done.unreachable or run.signals.interrupted:
                 break
-            _scenario(run, session, spec, inv, matrix, scenario, baseline_values, book, done)
+            _scenario(run, session, spec, inv, matrix, scenario, baselines, book, done)
     except KeyboardInterrupt:
         done.interrupted = True
         run.echo(f"{target.name}: interrupted; restoring the host before exiting")
@@ -168,28 +174,32 @@ def _journal_way_back(session: Session) -> None:
         session.apply(step)
 
 
-def _baseline_values(session: Session, matrix: Matrix) -> dict[str, str]:
-    """Each axis's value as the host runs it now (its key's line in its file; the axis default when absent).
-    Only the axes' keys are read: never a whole file that may hold secrets."""
+@dataclass(frozen=True)
+class Baseline:
+    """An axis as the host runs it before the matrix: the raw text of its key (None: absent) and the axis value
+    that text stands for (the raw text itself when it is none of the axis's values: someone set it by hand)."""
+    raw: str | None
+    value: str
+
+
+def _baselines(session: Session, matrix: Matrix) -> dict[str, Baseline]:
+    """Only the axes' keys are read: never a whole file that may hold secrets."""
     cfg = session.cfg
-    values: dict[str, str] = {}
+    found: dict[str, Baseline] = {}
     for name, axis in matrix.axes.items():
         path = cfg.abs_path(axis.apply.file)
         key = axis.apply.key
         out = session.target.run(f"grep -m1 -e {shlex.quote('^' + key + '=')} -- {shlex.quote(path)} || true",
-                                 timeout=30).stdout
-        raw = out.strip().partition("=")[2] if out.strip() else None
+                                 timeout=30).stdout.strip()
+        raw = out.partition("=")[2] if out else None
         value = axis.value_of(raw)
-        if value is None:
-            raise ShakedownError(f"{session.target.name}: {path} has {key}={raw!r}, which is no value of axis "
-                                 f"{name} ({', '.join(axis.values)}): the baseline cannot be told")
-        values[name] = value
-    return values
+        found[name] = Baseline(raw, value if value is not None else (raw or ""))
+    return found
 
 
 def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, matrix: Matrix,
-              scenario: Scenario, baseline_values: dict[str, str], book: playbook.Playbook, done: MatrixRun) -> None:
-    values = {**baseline_values, **scenario.values}
+              scenario: Scenario, baselines: dict[str, Baseline], book: playbook.Playbook, done: MatrixRun) -> None:
+    values = {**{name: b.value for name, b in baselines.items()}, **scenario.values}
     started = time.monotonic()
     if scenario.skip:
         done.scenarios.append(Done(scenario.name, "skipped", f"skipped by design: {scenario.skip}", values))
@@ -201,7 +211,7 @@ def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: invento
         run.echo(f"{scenario.name}: SKIPPED ({unmet})")
         return
     run.echo(f"{scenario.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-    extra = _scenario_vars(session.cfg, matrix, scenario.name, values)
+    extra = _scenario_vars(session.cfg, matrix, scenario, values, baselines)
     result = engine.run(book, [spec], extra_vars=extra, hosts=session.hosts,
                         listener=lambda host, record: run.progress(host, _prefixed(scenario.name, record)),
                         resources={"session": session, "run_dir": run.dir(), "echo": run.echo})
@@ -215,20 +225,26 @@ def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: invento
         done.unreachable = host.unreachable
 
 
-def _scenario_vars(cfg: StackConfig, matrix: Matrix, name: str, values: dict[str, str]) -> dict[str, Any]:
-    """The scenario playbook's variables: the settings to write and the matrix's `expect`, rendered."""
+def _scenario_vars(cfg: StackConfig, matrix: Matrix, scenario: Scenario, values: dict[str, str],
+                   baselines: dict[str, Baseline]) -> dict[str, Any]:
+    """The scenario playbook's variables: the settings to write and the matrix's `expect`, rendered. An axis the
+    scenario does not name gets its baseline text back (or loses its key, when it had none): an earlier
+    scenario may have changed it."""
     try:
-        expect = templating.render({"services": matrix.expect.services, "state": matrix.expect.state,
-                                    "env": matrix.expect.env}, dict(values))
+        expect = matrix.expect.render(values)
     except templating.TemplateError as exc:
-        raise BadInput(f"{matrix.path}: expect, for scenario {name}: {exc}") from None
-    services = expect["services"]
-    if isinstance(services, str):
-        services = [s.strip() for s in services.split(",") if s.strip()]
-    settings = [[axis.apply.file, axis.apply.key, axis.render(values[axis_name])]
-                for axis_name, axis in matrix.axes.items()]
-    return {"scenario": name, "settings": settings, "services": list(services), "state": expect["state"] or None,
-            "env": expect["env"] or {}, "stack": cfg.stack_dir, "ready_timeout": cfg.ready_timeout}
+        raise BadInput(f"{matrix.path}: expect, for scenario {scenario.name}: {exc}") from None
+    settings = []
+    for name, axis in matrix.axes.items():
+        if name in scenario.values:
+            settings.append([axis.apply.file, axis.apply.key, axis.render(values[name])])
+        elif baselines[name].raw is not None:
+            settings.append([axis.apply.file, axis.apply.key, baselines[name].raw])
+        else:
+            settings.append([axis.apply.file, f"-{axis.apply.key}", ""])  # matrix_apply.sh: drop the line
+    return {"scenario": scenario.name, "settings": settings, "services": expect["services"],
+            "state": expect["state"], "env": expect["env"] or {}, "stack": cfg.stack_dir,
+            "ready_timeout": cfg.ready_timeout}
 
 
 def _unmet(target: Host, inv: inventory.Inventory, scenario: Scenario) -> str:
@@ -264,15 +280,4 @@ def _report(run: Run, done: MatrixRun, session: Session, inventory_path: Any, ma
              "matrix": str(matrix.path), "matrix_sha256": matrix.sha256}
     code = exit_code(done.verdict)
     return run.finish(result, inventory_path, title=f"shakedown matrix --host {done.host}", extra=extra,
-                      manifest_extra={"stack": stack}, before=[_scenario_table(done)], code=code)
-
-
-def _scenario_table(done: MatrixRun) -> Table:
-    t = Table(title=f"matrix on {done.host}", title_justify="left")
-    for col in ("scenario", "result", "values", "seconds", "reason"):
-        t.add_column(col, overflow="fold")
-    words = {"passed": "ok", "failed": "failed", "skipped": "skipped"}
-    for d in done.scenarios:
-        t.add_row(shown(d.name), f"[{STYLE[words[d.status]]}]{d.status.upper()}[/]",
-                  shown(", ".join(f"{k}={v}" for k, v in d.values.items())), f"{d.duration:.1f}", shown(d.reason))
-    return t
+                      manifest_extra={"stack": stack}, before=[tables.matrix_results(extra["matrix"])], code=code)
