@@ -32,7 +32,8 @@ def check(c, host="all", inventory=None, json=False, forks="10"):
 @task(help={**NO_FORKS_HELP,
             "host": "The host to borrow (exactly one; default dev).",
             "branch": "Branch of the stack's repository to deploy and test (validated as a git ref name).",
-            "mode": "`targeted` (default): health checks and the stack's test command; `check`: health checks only.",
+            "mode": "`targeted` (default): health checks and the stack's test command; `check`: health checks only; "
+                    "`matrix`: health checks, then playbooks/matrix.yml (with --lifecycle and --faults) on the branch.",
             "keep": "Leave the branch deployed (no restore); the lease and journal stay for `invoke restore`.",
             "dry_run": "Print the whole plan (commands per host) and change nothing.",
             "test_timeout": "Seconds the test command may run (default 600); killed on the host after that.",

@@ -177,7 +177,8 @@ class Restore(Module):
             raise InfraError("restore only runs inside `invoke e2e`; use `invoke restore --host NAME` otherwise")
         restorer = ctx.resources.get("restore")
         if restorer is None:
-            return Outcome("skipped", "--keep: the host stays on the branch; lease and journal remain")
+            later = ctx.resources.get("restore_later")
+            return Outcome("skipped", later or "--keep: the host stays on the branch; lease and journal remain")
         done = restorer()
         if done.ok:
             return Outcome("ok", "; ".join(done.verified) or "nothing to restore", changed=bool(done.undone))

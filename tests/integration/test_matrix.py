@@ -80,3 +80,16 @@ def test_kill_9_mid_scenario_then_invoke_restore_leaves_the_host_identical(befor
     restored = invoke("restore", "--host", "dev", timeout=300)
     assert restored.rc == 0, restored.stdout + restored.stderr
     assert not Path(JOURNAL).exists()
+
+
+def test_e2e_mode_matrix_runs_the_matrix_on_the_branch_then_restores(before):
+    result = invoke("e2e", "--branch", "feature-good", "--host", "dev", "--mode", "matrix", "--json", timeout=900)
+    assert result.rc == 0, result.stdout + result.stderr
+    e2e = result.json()["e2e"]
+    assert e2e["mode"] == "matrix" and e2e["restore"]["ok"]
+    statuses = {s["name"]: s["status"] for s in e2e["matrix"]["scenarios"]}
+    assert statuses["readonly-without-scanner"] == "passed" and statuses["scanner-on-gpu"] == "skipped"
+    restores = [c for c in result.json()["hosts"]["dev"]["checks"] if c["name"] == "restore"]
+    # The playbook's own restore step leaves it to the run, which restores after the matrix and verifies.
+    assert "the matrix runs on the branch first" in restores[0]["reason"] and restores[-1]["status"] == "ok"
+    assert result.checks("dev")["small-pool-insecure: state reflects the scenario"]["status"] == "ok"

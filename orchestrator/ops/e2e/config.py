@@ -9,7 +9,7 @@ from typing import Any
 from orchestrator.config.inventory import HostSpec
 from orchestrator.errors import BadInput
 
-MODES = ("check", "targeted")
+MODES = ("check", "targeted", "matrix")
 
 
 @dataclass(frozen=True)

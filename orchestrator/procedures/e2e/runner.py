@@ -16,22 +16,23 @@ from typing import Any
 from orchestrator import engine
 from orchestrator.config import inventory
 from orchestrator.engine import playbook
-from orchestrator.errors import BadInput, ShakedownError
+from orchestrator.errors import BadInput
 from orchestrator.gitref import validate_branch
 from orchestrator.host import Host, check_spec
 from orchestrator.ops import secretfiles
-from orchestrator.ops.e2e import baseline, config, lease, preflight, restore
+from orchestrator.ops.e2e import config, lease, preflight
 from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.e2e.cycle import LEASE_MARGIN, Restorer, record_baselines
 from orchestrator.ops.e2e.journal import Journal
 from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
+from orchestrator.ops.matrix import model
+from orchestrator.ops.matrix.model import Matrix
 from orchestrator.procedures.e2e import plan, summary
 from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
-from orchestrator.run.signals import SignalPolicy
 from orchestrator.run.task import Run
 
-LEASE_MARGIN = 900  # seconds on top of the run's own budgets before a lease counts as stale
 WORDS = {"pass": "GREEN", "fail": "RED", "error": "ERROR"}
 
 
@@ -57,6 +58,7 @@ class Cycle:
     kept: bool = False
     commit: str = ""
     extra_checks: list[CheckRecord] = field(default_factory=list)
+    matrix: dict[str, Any] | None = None  # --mode matrix: report.json's `matrix` block
 
     @property
     def verdict(self) -> str:
@@ -75,6 +77,10 @@ class Cycle:
 
 def run_e2e(run: Run, opts: E2EOptions) -> int:
     spec, cfg, book, inv = _prepare(opts)
+    # --mode matrix: the matrix file is bad input before anything runs, like every other input.
+    matrix = model.load(None) if opts.mode == "matrix" else None
+    if matrix is not None:  # its axes' keys are configuration the reports must show, not secrets
+        secretfiles.declare_public({axis.apply.key for axis in matrix.axes.values()})
     hosts = {spec.name: Host(spec), **{p.host: Host(inv.hosts[p.host]) for p in cfg.peers}}
     try:
         ready = preflight.check(hosts[spec.name], hosts, cfg, opts.branch)
@@ -88,7 +94,7 @@ def run_e2e(run: Run, opts: E2EOptions) -> int:
             variables = playbook.play_variables(spec, book.plays[0], _extra_vars(opts, cfg))
             plan.show(session, book, variables, run.consoles.out)
             return 0
-        cycle = _cycle(run, session, book, spec, opts, ready)
+        cycle = _cycle(run, session, book, spec, opts, ready, inv, matrix)
     finally:
         for host in hosts.values():
             host.close()
@@ -117,7 +123,7 @@ def _extra_vars(opts: E2EOptions, cfg: StackConfig) -> dict[str, Any]:
 
 
 def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.HostSpec, opts: E2EOptions,
-           ready: preflight.Ready) -> Cycle:
+           ready: preflight.Ready, inv: inventory.Inventory, matrix: Matrix | None = None) -> Cycle:
     cfg, target = session.cfg, session.target
     cycle = Cycle(session.run_id, commit=session.commit)
     ready_timeout = opts.ready_timeout or cfg.ready_timeout
@@ -132,10 +138,15 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
         session.journal.append("begin", owner=lease.owner(), branch=opts.branch, commit=session.commit,
                                host=target.name, mode=opts.mode)
         record_baselines(session)
+        matrix_mode = matrix is not None
         cycle.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
                                   listener=run.progress,
                                   resources={"session": session, "run_dir": run.dir(),
-                                             "restore": None if opts.keep else restorer.once})
+                                             "restore": None if opts.keep or matrix_mode else restorer.once,
+                                             "restore_later": "the matrix runs on the branch first; the run "
+                                                              "restores after it" if matrix_mode else None})
+        if matrix is not None:
+            _matrix_on_branch(run, session, spec, inv, matrix, cycle)
     except KeyboardInterrupt:
         cycle.interrupted = True
         run.echo(f"{target.name}: interrupted; restoring the host before exiting")
@@ -152,50 +163,23 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
     return cycle
 
 
-def record_baselines(session: Session) -> None:
-    cfg = session.cfg
-    commands = {cfg.host: baseline.stack_command(cfg, session.salt)}
-    for host_name in {p.host for p in cfg.peers}:
-        commands[host_name] = baseline.peer_command([p for p in cfg.peers if p.host == host_name])
-    for host_name, command in commands.items():
-        facts = baseline.capture(session.hosts[host_name], command)
-        if facts.get("docker_error"):
-            raise ShakedownError(f"{host_name}: cannot read the baseline: docker: {facts['docker_error']}")
-        session.facts[host_name] = facts
-        if not session.dry_run:
-            session.journal.append("baseline", host=host_name, command=command, facts=facts)
+def _matrix_on_branch(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory,
+                      matrix: Matrix, cycle: Cycle) -> None:
+    """--mode matrix: the matrix (every scenario, lifecycle and faults) on the branch the playbook deployed and
+    checked; the e2e's journal already holds the way back (the deploy's undo), so the restore covers it all."""
+    from orchestrator.procedures.matrix.options import MatrixOptions
+    from orchestrator.procedures.matrix.runner import MatrixRun, run_phases
 
-
-class Restorer:
-    """Runs the journal restore; again at the end unless an earlier attempt (the playbook's) verified."""
-
-    def __init__(self, session: Session, ready_timeout: float, signals: SignalPolicy):
-        self.session, self.ready_timeout, self.signals = session, ready_timeout, signals
-        self.last: Restored | None = None
-
-    def once(self) -> Restored:
-        with self.signals.protected():
-            cfg = self.session.cfg
-            self.last = restore.restore(self.session.target, cfg.state_dir, self._host_for,
-                                        ready_timeout=self.ready_timeout, echo=self.session.echo)
-            if not self.last.found_journal:  # the run died before its first journal entry
-                self.last.lease = lease.release(self.session.target, cfg.state_dir, self.session.run_id)
-            return self.last
-
-    def final(self) -> tuple[Restored, bool]:
-        if self.last is not None and self.last.ok:
-            return self.last, False
-        try:
-            return self.once(), True
-        except ShakedownError as exc:
-            failed = Restored(self.session.run_id, True, problems=[f"restore failed: {exc}"])
-            return failed, True
-
-    def _host_for(self, name: str) -> Host:
-        host = self.session.hosts.get(name)
-        if host is None:
-            raise ShakedownError(f"journal names host {name!r}, which is not part of this run")
-        return host
+    host = cycle.result.hosts[spec.name] if cycle.result else None
+    if host is None or host.verdict != "pass":
+        cycle.extra_checks.append(CheckRecord("matrix", "skipped", "not run: the branch failed its health checks"))
+        return
+    done = MatrixRun(session.run_id, spec.name)
+    run_phases(run, session, spec, inv, matrix, list(matrix.scenarios),
+               MatrixOptions(host=spec.name, lifecycle=True, faults=True), session.cfg.checkout, done)
+    cycle.extra_checks += done.checks
+    cycle.matrix = {"file": str(matrix.path), "sha256": matrix.sha256, "shard": None,
+                    "scenarios": [d.public() for d in done.scenarios]}
 
 
 def _restore_record(done: Restored) -> CheckRecord:

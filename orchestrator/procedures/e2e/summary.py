@@ -29,6 +29,7 @@ def e2e_fields(outcome: Cycle, session: Session, opts: E2EOptions) -> dict[str, 
             "commit": session.commit,
             "repo": session.repo,
             "mode": opts.mode,
+            **({"matrix": outcome.matrix} if outcome.matrix is not None else {}),
             "interrupted": outcome.interrupted,
             "kept": outcome.kept,
             "restore": None if restored is None else {

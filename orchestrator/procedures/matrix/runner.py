@@ -13,6 +13,7 @@ folder and the matrix goes on.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import secrets
 import shlex
 import time
@@ -28,12 +29,12 @@ from orchestrator.modules.e2e import Snapshot
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import config, lease, preflight
 from orchestrator.ops.e2e.config import StackConfig
+from orchestrator.ops.e2e.cycle import LEASE_MARGIN, Restorer, record_baselines
 from orchestrator.ops.e2e.journal import Journal, script
 from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
 from orchestrator.ops.matrix.model import Matrix, Scenario
 from orchestrator.procedures import tables
-from orchestrator.procedures.e2e.runner import LEASE_MARGIN, Restorer, record_baselines
 from orchestrator.procedures.matrix.options import MatrixOptions
 from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
@@ -136,11 +137,7 @@ def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory
                                matrix=str(matrix.path), sha256=matrix.sha256)
         record_baselines(session)
         _journal_way_back(session)
-        baselines = _baselines(session, matrix)
-        for scenario in selected:
-            if done.unreachable or run.signals.interrupted:
-                break
-            _scenario(run, session, spec, inv, matrix, scenario, baselines, book, done)
+        run_phases(run, session, spec, inv, matrix, selected, opts, session.cfg.stack_dir, done, book)
     except KeyboardInterrupt:
         done.interrupted = True
         run.echo(f"{target.name}: interrupted; restoring the host before exiting")
@@ -156,6 +153,19 @@ def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory
                                                      else done.restored.problems) or "nothing to restore"))
     done.interrupted = done.interrupted or run.signals.interrupted
     return done
+
+
+def run_phases(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, matrix: Matrix,
+               selected: list[Scenario], opts: MatrixOptions, stack_dir: str, done: MatrixRun,
+               book: playbook.Playbook | None = None) -> None:
+    """The matrix on a borrowed host whose way back is journaled already (by `invoke matrix`, or by the e2e
+    that deployed a branch into `stack_dir`): each scenario, then the lifecycle and fault phases asked for."""
+    book = book or playbook.load(SCENARIO_BOOK)
+    baselines = _baselines(session, matrix, stack_dir)
+    for scenario in selected:
+        if done.unreachable or run.signals.interrupted:
+            break
+        _scenario(run, session, spec, inv, matrix, scenario, baselines, book, stack_dir, done)
 
 
 def _journal_way_back(session: Session) -> None:
@@ -182,12 +192,11 @@ class Baseline:
     value: str
 
 
-def _baselines(session: Session, matrix: Matrix) -> dict[str, Baseline]:
+def _baselines(session: Session, matrix: Matrix, stack_dir: str) -> dict[str, Baseline]:
     """Only the axes' keys are read: never a whole file that may hold secrets."""
-    cfg = session.cfg
     found: dict[str, Baseline] = {}
     for name, axis in matrix.axes.items():
-        path = cfg.abs_path(axis.apply.file)
+        path = posixpath.join(stack_dir, axis.apply.file)
         key = axis.apply.key
         out = session.target.run(f"grep -m1 -e {shlex.quote('^' + key + '=')} -- {shlex.quote(path)} || true",
                                  timeout=30).stdout.strip()
@@ -198,7 +207,8 @@ def _baselines(session: Session, matrix: Matrix) -> dict[str, Baseline]:
 
 
 def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, matrix: Matrix,
-              scenario: Scenario, baselines: dict[str, Baseline], book: playbook.Playbook, done: MatrixRun) -> None:
+              scenario: Scenario, baselines: dict[str, Baseline], book: playbook.Playbook, stack_dir: str,
+              done: MatrixRun) -> None:
     values = {**{name: b.value for name, b in baselines.items()}, **scenario.values}
     started = time.monotonic()
     if scenario.skip:
@@ -211,7 +221,7 @@ def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: invento
         run.echo(f"{scenario.name}: SKIPPED ({unmet})")
         return
     run.echo(f"{scenario.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-    extra = _scenario_vars(session.cfg, matrix, scenario, values, baselines)
+    extra = _scenario_vars(session.cfg, matrix, scenario, values, baselines, stack_dir)
     result = engine.run(book, [spec], extra_vars=extra, hosts=session.hosts,
                         listener=lambda host, record: run.progress(host, _prefixed(scenario.name, record)),
                         resources={"session": session, "run_dir": run.dir(), "echo": run.echo})
@@ -226,7 +236,7 @@ def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: invento
 
 
 def _scenario_vars(cfg: StackConfig, matrix: Matrix, scenario: Scenario, values: dict[str, str],
-                   baselines: dict[str, Baseline]) -> dict[str, Any]:
+                   baselines: dict[str, Baseline], stack_dir: str) -> dict[str, Any]:
     """The scenario playbook's variables: the settings to write and the matrix's `expect`, rendered. An axis the
     scenario does not name gets its baseline text back (or loses its key, when it had none): an earlier
     scenario may have changed it."""
@@ -243,7 +253,7 @@ def _scenario_vars(cfg: StackConfig, matrix: Matrix, scenario: Scenario, values:
         else:
             settings.append([axis.apply.file, f"-{axis.apply.key}", ""])  # matrix_apply.sh: drop the line
     return {"scenario": scenario.name, "settings": settings, "services": expect["services"],
-            "state": expect["state"], "env": expect["env"] or {}, "stack": cfg.stack_dir,
+            "state": expect["state"], "env": expect["env"] or {}, "stack": stack_dir,
             "ready_timeout": cfg.ready_timeout}
 
 
