@@ -51,6 +51,7 @@ def test_the_lab_matrix_runs_green_and_the_host_is_identical_afterwards(before, 
     manifest = json.loads((tmp_path / result.json()["run_id"] / "manifest.json").read_text())
     assert manifest["stack"]["matrix_sha256"] == result.json()["matrix"]["sha256"]
     assert set(manifest["stack"]["images"]) == {"backend", "frontend", "scanner"}
+    assert manifest["stack"]["version"] == "1.4.2" and len(manifest["stack"]["checkout"]) == 40
 
 
 def test_a_scenario_expecting_the_wrong_containers_is_red_and_the_others_still_run(before, tmp_path):

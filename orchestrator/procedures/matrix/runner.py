@@ -68,6 +68,7 @@ class MatrixRun:
     interrupted: bool = False
     kept: bool = False
     unreachable: str | None = None
+    version: str = ""  # the stack's VERSION under test, for the manifest
     started: float = field(default_factory=time.time)
 
     @property
@@ -136,6 +137,8 @@ def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory
         session.journal.append("begin", owner=lease.owner(), branch=BRANCH, host=target.name, mode="matrix",
                                matrix=str(matrix.path), sha256=matrix.sha256)
         record_baselines(session)
+        done.version = target.run(f"cat -- {shlex.quote(cfg.stack_dir + '/VERSION')} 2>/dev/null || true",
+                                  timeout=30).stdout.strip()
         _journal_way_back(session)
         run_phases(run, session, spec, inv, matrix, selected, opts, session.cfg.stack_dir, done, book)
     except KeyboardInterrupt:
@@ -285,7 +288,8 @@ def _report(run: Run, done: MatrixRun, session: Session, inventory_path: Any, ma
     shard = f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None
     extra = {"matrix": {"file": str(matrix.path), "sha256": matrix.sha256, "shard": shard,
                         "scenarios": [d.public() for d in done.scenarios]}}
-    stack = {"host": done.host, "stack_dir": session.cfg.stack_dir, "checkout": base.get("head"),
+    stack = {"host": done.host, "stack_dir": session.cfg.stack_dir, "version": done.version,
+             "checkout": base.get("head"),
              "images": {c["service"]: c["image"] for c in base.get("containers", {}).values()},
              "matrix": str(matrix.path), "matrix_sha256": matrix.sha256}
     code = exit_code(done.verdict)
