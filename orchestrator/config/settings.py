@@ -173,6 +173,14 @@ E2E_VARS: dict[str, Var] = {
                      "Persistent data directories that must be the same before and after an e2e."),
     "test_command": Var("string", _is_str, None,
                         "The stack's test command, run on the host in the e2e checkout (--mode targeted)."),
+    "test_results": Var("string", _is_str, None,
+                        "How test_command itemises its tests: `tap` (TAP on its output) or a JUnit XML file it "
+                        "writes, relative to the checkout. Unset: the exit code alone, and the report says so."),
+    "min_tests": Var("whole number", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 1,
+                     "With test_results: fewer tests reported than this is not GREEN (\"ran no tests\")."),
+    "test_causes": Var("string", _is_str, None,
+                       "The stack repository's table of likely causes (test name or pattern -> cause -> where to "
+                       "look), relative to the checkout; default playbooks/rules/test_causes.yml."),
     "compose_command": Var("string", _is_str, None,
                            "Compose CLI (default: `docker compose` if present, else `docker-compose`)."),
     "compose_env": Var("mapping of strings", _is_str_map, {},

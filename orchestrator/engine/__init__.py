@@ -168,8 +168,9 @@ class HostRunner:
         self._store_var(task, outcome)
         # Redacted as they are made: reasons and data go to the console, reports and listeners.
         own = task.module is not None and MODULES[task.module].own_check_names
-        records = [CheckRecord(c.name if own else f"{task.name}: {c.name}", c.status, _scrub(c.reason), duration,
-                               task.where, _scrub(c.data)) for c in outcome.checks] or [
+        records = [CheckRecord(c.name if own else f"{task.name}: {c.name}", c.status, _scrub(c.reason),
+                               duration if c.duration is None else c.duration, task.where, _scrub(c.data))
+                   for c in outcome.checks] or [
                    CheckRecord(task.name, outcome.status, _scrub(outcome.reason), duration, task.where,
                                _scrub(outcome.data))]
         for record in records:

@@ -40,6 +40,7 @@ class Check:
     status: Status
     reason: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    duration: float | None = None  # its own, when known (a named test); else the task's
 
 
 @dataclass

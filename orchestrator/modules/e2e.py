@@ -9,18 +9,20 @@ playbook says.
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import shlex
 from pathlib import Path
 from typing import Any
 
-from orchestrator.errors import InfraError
+from orchestrator.errors import InfraError, ShakedownError
 from orchestrator.host import Host
 from orchestrator.host.batch import Read
-from orchestrator.modules.base import Module, Outcome, Param, TaskContext
-from orchestrator.ops.e2e import lease, testrun
+from orchestrator.modules.base import Check, Module, Outcome, Param, TaskContext
+from orchestrator.ops.e2e import causes, lease, testrun
 from orchestrator.ops.e2e.deploy import parse as parse_deployed
 from orchestrator.ops.e2e.journal import Command, script
 from orchestrator.ops.e2e.session import Session, Step
+from orchestrator.ops.e2e.testresults import TestCase, parse_junit, parse_tap
 
 
 def session_of(ctx: TaskContext) -> Session:
@@ -156,6 +158,7 @@ class StackTests(Module):
     doc = ("Run the inventory's test_command on the host in the e2e checkout, detached (it survives an SSH "
            "drop), streaming its log; bounded by `timeout` seconds on the host.")
     params = {"timeout": Param((int, float), required=True)}
+    own_check_names = True  # "tests" and "test: <name>", not "tests: test: <name>"
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         session = session_of(ctx)
@@ -165,7 +168,73 @@ class StackTests(Module):
         data = {"exit_code": result.exit_code, "reconnects": result.reconnects, "tail": result.tail[-20:]}
         reason = result.reason + (f" (re-attached after {result.reconnects} dropped connection(s))"
                                   if result.reconnects else "")
-        return Outcome(result.status, reason, data)  # type: ignore[arg-type]
+        if result.status == "error":  # cancelled or the host is gone: nothing to itemise
+            return Outcome("error", reason, data)
+        return itemised(host, session, Outcome(result.status, reason, data), log_file,  # type: ignore[arg-type]
+                        result.tail)
+
+
+def itemised(host: Host, session: Session, overall: Outcome, log_file: Path | None, tail: list[str]) -> Outcome:
+    """The test command's own tests, one check each, with the likely cause of each failing one; a run that
+    reported fewer tests than min_tests is not a pass. Without test_results: the exit code alone, said so."""
+    cfg = session.cfg
+    if not cfg.test_results:
+        overall.reason += " (tests not itemised: no test_results declared in the inventory)"
+        return overall
+    try:
+        cases = _cases(host, session, log_file, tail)
+    except (ValueError, ShakedownError) as exc:
+        return Outcome("failed", f"{overall.reason}; its {cfg.test_results} results could not be read: {exc}",
+                       overall.data)
+    table = _causes(host, session)
+    checks = [_test_check(case, table) for case in cases]
+    ran = sum(1 for c in cases if c.status != "skipped")
+    failed = [c.name for c in cases if c.status == "failed"]
+    overall.data["tests"] = {"ran": ran, "failed": len(failed), "skipped": len(cases) - ran}
+    if overall.status == "ok" and ran < cfg.min_tests:
+        head = Check("tests", "failed", f"ran no tests: the test command exited 0 but reported {ran} test(s) "
+                     f"(at least {cfg.min_tests} expected, as {cfg.test_results})", overall.data)
+    elif overall.status == "ok" and failed:
+        head = Check("tests", "failed", f"exit 0, but {len(failed)} test(s) failed: {', '.join(failed)}",
+                     overall.data)
+    else:
+        summary = f"{ran} test(s) ran, {len(failed)} failed" + (f": {', '.join(failed)}" if failed else "")
+        head = Check("tests", overall.status, f"{overall.reason}; {summary}", overall.data)
+    return Outcome.from_checks([head, *checks], overall.data)
+
+
+def _cases(host: Host, session: Session, log_file: Path | None, tail: list[str]) -> list[TestCase]:
+    cfg = session.cfg
+    if cfg.test_results == "tap":
+        text = log_file.read_text(errors="replace") if log_file and log_file.exists() else "\n".join(tail)
+        return parse_tap(text)
+    path = posixpath.join(cfg.checkout, cfg.test_results or "")
+    result = host.run(f"cat -- {shlex.quote(path)}", timeout=60, warn=True)
+    if not result.ok:
+        raise ValueError(f"cannot read {path}: {result.stderr.strip()[-200:]}")
+    return parse_junit(result.stdout)
+
+
+def _causes(host: Host, session: Session) -> list[causes.Cause]:
+    """The stack's own table (test_causes, from the deployed checkout), else the one beside the playbooks."""
+    cfg = session.cfg
+    if cfg.test_causes:
+        path = posixpath.join(cfg.checkout, cfg.test_causes)
+        result = host.run(f"cat -- {shlex.quote(path)}", timeout=60, warn=True)
+        if result.ok:
+            return causes.load_text(result.stdout, f"{session.branch}:{cfg.test_causes}")
+    return causes.load_default()
+
+
+def _test_check(case: TestCase, table: list[causes.Cause]) -> Check:
+    data: dict[str, Any] = {"test": case.name}
+    reason = case.message or {"ok": "passed", "skipped": "skipped"}.get(case.status, "failed")
+    if case.status == "failed":
+        why = causes.explain(case.name, table)
+        if why is not None:
+            data.update(likely_cause=why.cause, look=why.look)
+            reason += f" — likely cause: {why.cause}" + (f" (look at {why.look})" if why.look else "")
+    return Check(f"test: {case.name}", case.status, reason, data, duration=case.duration)  # type: ignore[arg-type]
 
 
 class Restore(Module):

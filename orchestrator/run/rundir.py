@@ -132,6 +132,7 @@ def _markdown(data: dict[str, Any], manifest: dict[str, Any]) -> str:
         lines.append("")
     summary = ", ".join(f"{n} {w}" for w, n in sorted(counts.items())) or "no scenarios"
     lines += ["## Result", "", f"**{data['verdict'].upper()}** (exit {data['exit_code']}): {summary}", ""]
+    lines += _likely_causes(data)
     e2e = data.get("e2e") or {}
     for name, host in data["hosts"].items() if e2e else ():
         first_bad = next((c["name"] for c in host["checks"] if c["status"] in ("failed", "error")), None)
@@ -145,6 +146,20 @@ def _markdown(data: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines += ["## Residual risk", ""]
     lines += [f"- {_md_cell(r)}" for r in risks] or ["- none found by this run beyond what the scenarios cover"]
     return "\n".join(lines) + "\n"
+
+
+def _likely_causes(data: dict[str, Any]) -> list[str]:
+    """What failed and why it probably did: every failed check that carries a likely cause (a named test
+    matched by the stack's cause table), like a runbook's "interpreting failures", applied."""
+    rows = [(name, c) for name, host in data["hosts"].items() for c in host["checks"]
+            if c["status"] == "failed" and (c.get("data") or {}).get("likely_cause")]
+    if not rows:
+        return []
+    lines = ["## What failed and why it probably did", "", "| host | failed | likely cause | where to look |",
+             "|---|---|---|---|"]
+    lines += [f"| {_md_cell(name)} | {_md_cell(c['name'])} | {_md_cell(c['data']['likely_cause'])} | "
+              f"{_md_cell(c['data'].get('look') or '')} |" for name, c in rows]
+    return [*lines, ""]
 
 
 def _junit(result: RunResult, task: str) -> str:

@@ -104,7 +104,9 @@ def test_healthy_branch_is_green_and_the_host_is_put_back_exactly(before):
 
 @pytest.mark.parametrize(("branch", "flags", "reason"), [
     ("feature-unhealthy", ["--ready-timeout", "8"], "containers ready: backend"),
-    ("feature-tests-fail", [], "checkout total is wrong (expected 42, got 41)"),
+    ("feature-tests-fail", [], "test: checkout total: expected 42, got 41 — likely cause: an off-by-one in the "
+                              "checkout total"),
+    ("feature-no-tests", [], "ran no tests: the test command exited 0 but reported 0 test(s)"),
     ("feature-tests-hang", ["--test-timeout", "4"], "tests timed out after 4s (killed on the host)"),
 ])
 def test_bad_branch_is_red_with_its_reason_and_the_host_is_put_back(before, branch, flags, reason):

@@ -294,7 +294,10 @@ def test_e2e_tests_pass_on_main_as_the_dev_user(lab_is_up: None) -> None:
                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 2 and all(line.startswith("ok: ") for line in lines), lines
+    assert lines[0] == "TAP version 13" and lines[-1] == "1..4", lines
+    assert [line for line in lines if line.startswith(("ok ", "not ok "))] == [
+        "ok 1 - backend reports VERSION", "ok 2 - frontend reports VERSION", "ok 3 - backend state endpoint answers",
+        "ok 4 - private API refuses a caller without the token"], lines
 
 
 def test_branch_test_scripts_fail_and_hang_as_documented(lab_is_up: None, tmp_path: Path) -> None:
@@ -305,7 +308,8 @@ def test_branch_test_scripts_fail_and_hang_as_documented(lab_is_up: None, tmp_pa
     failing = subprocess.run(["sh", "./e2e-tests.sh"], cwd=tmp_path / "feature-tests-fail", capture_output=True,
                              text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert failing.returncode == 1
-    assert "FAIL: checkout total is wrong (expected 42, got 41)" in failing.stdout.splitlines()
+    assert "not ok 5 - checkout total" in failing.stdout.splitlines()
+    assert "  message: expected 42, got 41" in failing.stdout.splitlines()
 
     hanging = subprocess.Popen(["sh", "./e2e-tests.sh"], cwd=tmp_path / "feature-tests-hang", text=True,
                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)

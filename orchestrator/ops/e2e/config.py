@@ -39,6 +39,9 @@ class StackConfig:
     ready_timeout: float = 180
     min_free_mb: float = 1024
     command_timeout: float = 60
+    test_results: str | None = None  # "tap" (on the test output) or a JUnit XML file in the checkout
+    min_tests: int = 1
+    test_causes: str | None = None  # the stack repository's cause table, relative to the checkout
 
     # Paths on the host, all under state_dir (which only shakedown writes to).
     @property
@@ -73,6 +76,11 @@ def load(spec: HostSpec, *, need_tests: bool, known_hosts: set[str]) -> StackCon
         if not str(spec.get(key)).startswith("/"):
             raise BadInput(f"{spec.origins.get(key, _origin(spec))}: {key} must be an absolute path, "
                            f"got {spec.get(key)!r}")
+    for key in ("test_results", "test_causes"):
+        value = spec.get(key)
+        if value and (value.startswith("/") or ".." in value.split("/")):
+            raise BadInput(f"{spec.origins.get(key, _origin(spec))}: {key} is a path inside the checkout (relative, "
+                           f"no '..'), got {value!r}")
     for key in ("config_files", "secret_files", "data_dirs"):
         for path in spec.get(key):
             if ".." in path.split("/"):
@@ -87,6 +95,8 @@ def load(spec: HostSpec, *, need_tests: bool, known_hosts: set[str]) -> StackCon
         services=list(spec.get("expected_services")), peers=peers,
         deploy_timeout=float(spec.get("deploy_timeout")), ready_timeout=float(spec.get("ready_timeout")),
         min_free_mb=float(spec.get("min_free_mb")), command_timeout=float(spec.get("command_timeout")),
+        test_results=spec.get("test_results"), min_tests=int(spec.get("min_tests")),
+        test_causes=spec.get("test_causes"),
     )
 
 
