@@ -6,6 +6,7 @@ again changes nothing, and the secrets on the host are untouched. They run insid
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from orchestrator import redact
@@ -20,7 +21,7 @@ from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline
 from orchestrator.ops.e2e.journal import script
 from orchestrator.ops.e2e.session import Step
-from orchestrator.ops.matrix import applied
+from orchestrator.ops.matrix import applied, stackop
 from orchestrator.ops.parsers import docker_inspect
 
 
@@ -31,7 +32,8 @@ class MatrixApply(Module):
            "fails if compose recreated anything (idempotency).")
     params = {"dir": Param(str, required=True, doc="The stack directory compose runs in."),
               "settings": Param(list, required=True, doc="[file, key, value] triples."),
-              "unchanged": Param(bool, default=False, doc="Expect nothing to be recreated.")}
+              "unchanged": Param(bool, default=False, doc="Expect nothing to be recreated."),
+              "recreates": Param(list, doc="Expect exactly these services recreated (added or removed count too).")}
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         a = self.with_defaults(args)
@@ -55,7 +57,41 @@ class MatrixApply(Module):
                 return Outcome("failed", f"applying the same scenario again recreated {recreated}", data)
             return Outcome("ok", "applying again recreated nothing (container ids unchanged)", data)
         keys = ", ".join(k.rsplit(" ", 1)[-1] for k in done.changed_keys) or "none"
+        if a["recreates"] is not None:
+            wanted = sorted({str(s) for s in a["recreates"]})
+            if done.recreated() != wanted:
+                return Outcome("failed", f"changed {keys}; compose recreated {recreated}, expected exactly "
+                                         f"{', '.join(wanted) or 'nothing'}", data)
+            return Outcome("ok", f"changed {keys}; compose recreated only {recreated}, as expected", data,
+                           changed=True)
         return Outcome("ok", f"changed {keys}; compose recreated {recreated}", data, changed=True)
+
+
+class MatrixRestart(Module):
+    name = "matrix_restart"
+    doc = ("compose restart of the stack's project, journaled first with an undo that brings the stack up; fails "
+           "unless every container was restarted in place (same container, running, a new start time).")
+    params = {"dir": Param(str, required=True, doc="The stack directory compose runs in.")}
+
+    def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
+        session = session_of(ctx)
+        cfg = session.cfg
+        step = Step("restart the stack",
+                    script(cfg.host, "MATRIX_STACK", "restart", args["dir"], cfg.project, timeout=cfg.deploy_timeout,
+                           title="compose restart of the project", env=session.compose_env()),
+                    undo=[script(cfg.host, "MATRIX_STACK", "up", args["dir"], cfg.project,
+                                 timeout=cfg.deploy_timeout, title="bring the stack up",
+                                 env=session.compose_env())])
+        result = session.apply(step)
+        done = stackop.parse(result.stdout if result else "")
+        if not done.before:
+            return Outcome("failed", "the project has no container to restart", done.public())
+        missed = done.not_restarted()
+        if missed:
+            return Outcome("failed", f"compose restart left {', '.join(missed)} not restarted in place", done.public())
+        services = ", ".join(sorted({c.service for c in done.before}))
+        return Outcome("ok", f"compose restarted {services} in place (same containers, new start times)",
+                       done.public(), changed=True)
 
 
 class HttpJsonModule(Module):
@@ -157,17 +193,23 @@ class SecretsPreservedModule(Module):
 
     def run(self, host: Host, args: dict[str, Any], ctx: TaskContext) -> Outcome:
         session = session_of(ctx)
-        before = session.facts.get(session.cfg.host, {}).get("secrets", {})
-        after = baseline.capture(host, baseline.stack_command(session.cfg, session.salt)).get("secrets", {})
+        before = _by_file(session.facts.get(session.cfg.host, {}).get("secrets", {}))
+        after = _by_file(baseline.capture(host, baseline.stack_command(session.cfg, session.salt)).get("secrets", {}))
         # The matrix's own axis keys change on purpose: they are configuration (declared public), not secrets.
-        changed = [f"{path}: {key}" for path in sorted(set(before) | set(after))
-                   for key in sorted(set(before.get(path) or {}) | set(after.get(path) or {}))
+        changed = [f"{name}: {key}" for name in sorted(set(before) | set(after))
+                   for key in sorted(set(before.get(name) or {}) | set(after.get(name) or {}))
                    if not secretfiles.is_public(key)
-                   and (before.get(path) or {}).get(key) != (after.get(path) or {}).get(key)]
+                   and (before.get(name) or {}).get(key) != (after.get(name) or {}).get(key)]
         if changed:
             return Outcome("failed", f"secret(s) changed or missing since the baseline: {', '.join(changed)}")
         count = sum(1 for v in after.values() for k in (v or {}) if not secretfiles.is_public(k))
         return Outcome("ok", f"{count} secret(s) unchanged (salted hashes on the host)")
 
 
-MODULES_MATRIX = (MatrixApply, HttpJsonModule, ContainerEnvModule, SecretsPreservedModule)
+def _by_file(secrets: dict[str, Any]) -> dict[str, Any]:
+    """Secret fingerprints keyed by file name: an e2e --mode matrix reads the branch checkout's copy of the
+    stack's .env, whose baseline is the canonical checkout's."""
+    return {posixpath.basename(path): keys for path, keys in secrets.items()}
+
+
+MODULES_MATRIX = (MatrixApply, MatrixRestart, HttpJsonModule, ContainerEnvModule, SecretsPreservedModule)

@@ -24,7 +24,7 @@ from orchestrator.host import batch
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
-from orchestrator.ops.matrix import applied
+from orchestrator.ops.matrix import applied, stackop
 from orchestrator.ops.parsers import df, docker_inspect
 from orchestrator.ops.prune import dryrun, pruning, scripts, stuck
 from orchestrator.ops.triage import gather
@@ -99,6 +99,8 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "batch": lambda text: batch.parse(text, "--shakedown-batch-0123456789abcdef--", 4),
     # A made-up token (the fixture's scanner log and untracked .env.prod hold it; the lab's real one never).
     "matrix_apply": lambda text: {**applied.parse(text).public(), "output": applied.parse(text).output},
+    "matrix_stack": lambda text: {**dataclasses.asdict(stackop.parse(text)),
+                                  "not_restarted": stackop.parse(text).not_restarted()},
     "deployed_checkout": lambda text: live.parse(text, {"golden-token-5d2e9c": "SAMPLE_API_TOKEN"}, [".env"]).facts(),
 }
 # Output formats that several scripts print, each with its one parser.
@@ -117,6 +119,7 @@ UNPARSED = {
     "peer_restore": "a name, for the log", "test_launch": "a pid, for the log",
     "redeploy_baseline": "compose's output, for the log", "track": "the wrapped command's own output",
     "check": "the benchmark times it", "functions": "not a script: put in front of prune's",
+    "link_heal": "one word and the control generation, for the log",
 }
 CASES = sorted(p.name.removesuffix(".out") for p in GOLDEN.glob("*.out"))
 

@@ -17,10 +17,9 @@ import posixpath
 import secrets
 import shlex
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator import engine, redact, templating
+from orchestrator import engine, redact
 from orchestrator.config import inventory
 from orchestrator.engine import playbook
 from orchestrator.errors import BadInput
@@ -31,11 +30,12 @@ from orchestrator.ops.e2e import config, lease, preflight
 from orchestrator.ops.e2e.config import StackConfig
 from orchestrator.ops.e2e.cycle import LEASE_MARGIN, Restorer, record_baselines
 from orchestrator.ops.e2e.journal import Journal, script
-from orchestrator.ops.e2e.restore import Restored
 from orchestrator.ops.e2e.session import Session
 from orchestrator.ops.matrix.model import Matrix, Scenario
 from orchestrator.procedures import tables
+from orchestrator.procedures.matrix import faults, lifecycle
 from orchestrator.procedures.matrix.options import MatrixOptions
+from orchestrator.procedures.matrix.state import Baseline, Done, MatrixRun, prefixed, scenario_vars
 from orchestrator.procedures.targets import select
 from orchestrator.run.results import CheckRecord, HostReport, RunResult, exit_code
 from orchestrator.run.task import Run
@@ -44,44 +44,10 @@ SCENARIO_BOOK = "matrix_scenario"
 BRANCH = "(matrix)"  # what the lease and journal say is deployed: the host's own stack, reconfigured
 
 
-@dataclass
-class Done:
-    """One scenario's outcome, as report.json's `matrix.scenarios` lists it."""
-    name: str
-    status: str  # passed | failed | skipped
-    reason: str
-    values: dict[str, str]
-    duration: float = 0.0
-
-    def public(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "reason": self.reason, "values": self.values,
-                "duration": round(self.duration, 3)}
-
-
-@dataclass
-class MatrixRun:
-    run_id: str
-    host: str
-    checks: list[CheckRecord] = field(default_factory=list)
-    scenarios: list[Done] = field(default_factory=list)
-    restored: Restored | None = None
-    interrupted: bool = False
-    kept: bool = False
-    unreachable: str | None = None
-    version: str = ""  # the stack's VERSION under test, for the manifest
-    started: float = field(default_factory=time.time)
-
-    @property
-    def verdict(self) -> str:
-        if self.interrupted or self.unreachable or (self.restored is not None and not self.restored.ok):
-            return "error"
-        return "fail" if any(d.status == "failed" for d in self.scenarios) or any(
-            c.status == "failed" for c in self.checks) else "pass"
-
-
 def run_matrix(run: Run, opts: MatrixOptions, matrix: Matrix, selected: list[Scenario]) -> int:
     spec, cfg, inv, book = _prepare(opts, matrix)
     target = Host(spec)
+    session: Session | None = None
     try:
         ready = preflight.check(target, {}, cfg, None)
         # The axes' keys are the matrix's own configuration: shown in reports, not redacted as secrets.
@@ -92,6 +58,9 @@ def run_matrix(run: Run, opts: MatrixOptions, matrix: Matrix, selected: list[Sce
         done = _borrow(run, session, spec, inv, opts, matrix, selected, book, ready)
     finally:
         target.close()
+        if session is not None:  # hosts a phase added (the faults' journaling host for the link's heal)
+            for host in session.hosts.values():
+                host.close()
     return _report(run, done, session, inv.path, matrix, opts)
 
 
@@ -111,8 +80,16 @@ def _prepare(opts: MatrixOptions, matrix: Matrix
             raise BadInput(f"{axis.where}: axis {axis.name} applies to {axis.apply.file}, which is not one of "
                            f"{spec.name}'s config_files ({', '.join(cfg.config_files)}): the matrix could not put "
                            "it back")
+    names = set(inv.hosts) | set(inv.groups)
     book = playbook.load(SCENARIO_BOOK)
-    playbook.validate(book, [spec], extra_vars=_sample_vars(cfg), inventory_names=set(inv.hosts) | set(inv.groups))
+    playbook.validate(book, [spec], extra_vars=_sample_vars(cfg), inventory_names=names)
+    if opts.lifecycle:
+        playbook.validate(playbook.load(lifecycle.BOOK), [spec], inventory_names=names,
+                          extra_vars=lifecycle.sample_vars(cfg.stack_dir, cfg.ready_timeout))
+    if opts.faults:
+        for name in (faults.CHECK_BOOK, faults.READY_BOOK):
+            playbook.validate(playbook.load(name), [spec], extra_vars={"ready_timeout": cfg.ready_timeout},
+                              inventory_names=names)
     return spec, cfg, inv, book
 
 
@@ -130,6 +107,8 @@ def _borrow(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory
         run.echo(f"{target.name}: breaking a stale lease: {ready.stale.describe(ready.now)}")
         lease.release(target, cfg.state_dir, ready.stale.run_id)
     ttl = len(selected) * (cfg.deploy_timeout + cfg.ready_timeout * 3) + cfg.deploy_timeout + LEASE_MARGIN
+    ttl += (3 * cfg.deploy_timeout + 4 * cfg.ready_timeout if opts.lifecycle else 0) + \
+        (faults.BUDGET * cfg.ready_timeout if opts.faults else 0)
     lease.take(target, cfg.state_dir, lease.new(session.run_id, BRANCH, ready.now, ttl))
     run.echo(f"{target.name}: leased for matrix run {session.run_id} ({len(selected)} scenario(s))")
     restorer = Restorer(session, cfg.ready_timeout, run.signals)
@@ -164,11 +143,17 @@ def run_phases(run: Run, session: Session, spec: inventory.HostSpec, inv: invent
     """The matrix on a borrowed host whose way back is journaled already (by `invoke matrix`, or by the e2e
     that deployed a branch into `stack_dir`): each scenario, then the lifecycle and fault phases asked for."""
     book = book or playbook.load(SCENARIO_BOOK)
+    if stack_dir != session.cfg.stack_dir:  # a branch's checkout (e2e --mode matrix): the phases work there
+        session = dataclasses.replace(session, cfg=dataclasses.replace(session.cfg, stack_dir=stack_dir))
     baselines = _baselines(session, matrix, stack_dir)
     for scenario in selected:
         if done.unreachable or run.signals.interrupted:
             break
-        _scenario(run, session, spec, inv, matrix, scenario, baselines, book, stack_dir, done)
+        _scenario(run, session, spec, inv, matrix, scenario, baselines, book, done)
+    if opts.lifecycle and not done.unreachable and not run.signals.interrupted:
+        lifecycle.run_lifecycle(run, session, spec, matrix, baselines, done)
+    if opts.faults and not done.unreachable and not run.signals.interrupted:
+        faults.run_faults(run, session, spec, inv, done)
 
 
 def _journal_way_back(session: Session) -> None:
@@ -187,14 +172,6 @@ def _journal_way_back(session: Session) -> None:
         session.apply(step)
 
 
-@dataclass(frozen=True)
-class Baseline:
-    """An axis as the host runs it before the matrix: the raw text of its key (None: absent) and the axis value
-    that text stands for (the raw text itself when it is none of the axis's values: someone set it by hand)."""
-    raw: str | None
-    value: str
-
-
 def _baselines(session: Session, matrix: Matrix, stack_dir: str) -> dict[str, Baseline]:
     """Only the axes' keys are read: never a whole file that may hold secrets."""
     found: dict[str, Baseline] = {}
@@ -210,8 +187,7 @@ def _baselines(session: Session, matrix: Matrix, stack_dir: str) -> dict[str, Ba
 
 
 def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: inventory.Inventory, matrix: Matrix,
-              scenario: Scenario, baselines: dict[str, Baseline], book: playbook.Playbook, stack_dir: str,
-              done: MatrixRun) -> None:
+              scenario: Scenario, baselines: dict[str, Baseline], book: playbook.Playbook, done: MatrixRun) -> None:
     values = {**{name: b.value for name, b in baselines.items()}, **scenario.values}
     started = time.monotonic()
     if scenario.skip:
@@ -224,40 +200,18 @@ def _scenario(run: Run, session: Session, spec: inventory.HostSpec, inv: invento
         run.echo(f"{scenario.name}: SKIPPED ({unmet})")
         return
     run.echo(f"{scenario.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-    extra = _scenario_vars(session.cfg, matrix, scenario, values, baselines, stack_dir)
+    extra = scenario_vars(session.cfg, matrix, scenario, values, baselines)
     result = engine.run(book, [spec], extra_vars=extra, hosts=session.hosts,
-                        listener=lambda host, record: run.progress(host, _prefixed(scenario.name, record)),
+                        listener=lambda host, record: run.progress(host, prefixed(scenario.name, record)),
                         resources={"session": session, "run_dir": run.dir(), "echo": run.echo})
     host = result.hosts[spec.name]
-    done.checks += [_prefixed(scenario.name, c) for c in host.checks]
+    done.checks += [prefixed(scenario.name, c) for c in host.checks]
     bad = host.problems()
     status = "passed" if host.verdict == "pass" else "failed"
     reason = "; ".join(f"{c.name}: {c.reason}" for c in bad) or f"{len(host.checks)} check(s) passed"
     done.scenarios.append(Done(scenario.name, status, reason, values, time.monotonic() - started))
     if host.unreachable:
         done.unreachable = host.unreachable
-
-
-def _scenario_vars(cfg: StackConfig, matrix: Matrix, scenario: Scenario, values: dict[str, str],
-                   baselines: dict[str, Baseline], stack_dir: str) -> dict[str, Any]:
-    """The scenario playbook's variables: the settings to write and the matrix's `expect`, rendered. An axis the
-    scenario does not name gets its baseline text back (or loses its key, when it had none): an earlier
-    scenario may have changed it."""
-    try:
-        expect = matrix.expect.render(values)
-    except templating.TemplateError as exc:
-        raise BadInput(f"{matrix.path}: expect, for scenario {scenario.name}: {exc}") from None
-    settings = []
-    for name, axis in matrix.axes.items():
-        if name in scenario.values:
-            settings.append([axis.apply.file, axis.apply.key, axis.render(values[name])])
-        elif baselines[name].raw is not None:
-            settings.append([axis.apply.file, axis.apply.key, baselines[name].raw])
-        else:
-            settings.append([axis.apply.file, f"-{axis.apply.key}", ""])  # matrix_apply.sh: drop the line
-    return {"scenario": scenario.name, "settings": settings, "services": expect["services"],
-            "state": expect["state"], "env": expect["env"] or {}, "stack": stack_dir,
-            "ready_timeout": cfg.ready_timeout}
 
 
 def _unmet(target: Host, inv: inventory.Inventory, scenario: Scenario) -> str:
@@ -273,11 +227,6 @@ def _unmet(target: Host, inv: inventory.Inventory, scenario: Scenario) -> str:
             what = "path" if need.kind == "path" else "command"
             return f"requires {what} {need.what}, which {target.name} does not have"
     return ""
-
-
-def _prefixed(scenario: str, record: CheckRecord) -> CheckRecord:
-    return CheckRecord(f"{scenario}: {record.name}", record.status, record.reason, record.duration, record.where,
-                       record.data)
 
 
 def _report(run: Run, done: MatrixRun, session: Session, inventory_path: Any, matrix: Matrix,

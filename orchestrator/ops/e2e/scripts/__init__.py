@@ -41,6 +41,8 @@ PEER_BORROW = _sh("peer_borrow")
 PEER_RESTORE = _sh("peer_restore")
 FILE_FACTS = _sh("file_facts")
 MATRIX_APPLY = _sh("matrix_apply")
+MATRIX_STACK = _sh("matrix_stack")
+LINK_HEAL = _sh("link_heal")
 
 # What a journal's `script` name may say: our scripts only, never an arbitrary attribute of this module.
 BY_NAME: dict[str, str] = {name: text for name, text in globals().items() if name.isupper() and isinstance(text, str)}
