@@ -638,11 +638,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length)) if length else b""
         try:
             config = self.server.config.get()
-            self.server.refresh_admin()
         except ConfigError as exc:
-            log.error("%s %s: lab marketplace config is malformed: %s", self.command, path, exc)
-            self._send(_error(500, f"lab marketplace config is malformed: {exc}"), path, started)
-            return
+            if path.strip("/") != "healthz":  # health does not depend on the config
+                log.error("%s %s: lab marketplace config is malformed: %s", self.command, path, exc)
+                self._send(_error(500, f"lab marketplace config is malformed: {exc}"), path, started)
+                return
+            config = default_config()
+        self.server.refresh_admin()
         self._send(self.server.market.answer(self.command, path, query, self.headers, body, config), path, started)
 
     def _send(self, answer: Answer, path: str, started: float, close: bool = False) -> None:
@@ -669,7 +671,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own errors (a malformed request line, ...): a short JSON body that repeats nothing of
-        the request."""
+        the request (nor does the log line: only the code)."""
+        log.warning("%s: http.server: error %d", self.client_address[0], code)
         body = json.dumps({"error": self.responses.get(code, ("Error",))[0]}).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -684,7 +687,11 @@ class Handler(BaseHTTPRequestHandler):
         pass  # _send logs each request its own way (http.server's line has the query string)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.warning("%s: http.server: %s", self.client_address[0], (format % args)[:200].split("?")[0])
+        """http.server's own complaints (a malformed request, a timeout): only the status code, since their text
+        may quote the request line."""
+        codes = [a for a in args if isinstance(a, int)]
+        log.warning("%s: http.server: %s", self.client_address[0],
+                    f"error {codes[0]}" if codes else format.split(":")[0].split("%")[0].strip() or "error")
 
 
 class MarketplaceServer(ThreadingHTTPServer):

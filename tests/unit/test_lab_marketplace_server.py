@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -460,6 +461,27 @@ def test_the_process_keeps_connections_alive_and_logs_no_secret(served: tuple[st
     assert "GET /api/requests/*** 404" in logged
     for secret in (token, ADMIN_PASSWORD, "wrong-token-0123456789", "Bearer", "Authorization"):
         assert secret not in logged, secret
+
+
+def test_a_malformed_config_is_a_500_but_health_stays_up_and_a_bad_request_line_is_not_logged(
+        served: tuple[str, Path]) -> None:
+    url, log = served
+    config = log.with_name("config.json")
+    config.write_text("{broken")
+    with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+        assert client.get("/healthz").status_code == 204
+        broken = client.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+        assert broken.status_code == 500 and "config" in broken.json()["error"]
+        config.write_text(json.dumps(default_config()))
+        assert client.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}) \
+            .status_code == 200
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET /x?secret-in-a-bad-line HTTP/1.1 extra\r\n\r\n")
+        assert b"Bad Request" in raw.recv(200)  # http.server answers a malformed line as HTTP/0.9: no headers
+    logged = wait_for(lambda: "error 400" in (text := log.read_text()) and text, "the 400 logged", timeout=10,
+                      interval=0.05)
+    assert "secret-in-a-bad-line" not in logged and ADMIN_PASSWORD not in logged
 
 
 def test_the_process_refuses_to_start_for_other_code(tmp_path: Path) -> None:
