@@ -100,7 +100,9 @@ class Phase:
         """The tool's own verdict: check.yml on `target` (dev over the run's connection, or a host of its own)."""
         lent = self.session.hosts if host is None else {target.name: host}
         started = time.monotonic()
+        # The VERSION of the stack under test: a branch's checkout under e2e --mode matrix (health.yml's var).
         result = engine.run(self.check_book, [target], hosts=lent,
+                            extra_vars={"version_file": f"{self.session.cfg.stack_dir}/VERSION"},
                             resources={"run_dir": self.run.dir() / "faults" / _slug(under)})
         return result.hosts[target.name], time.monotonic() - started
 
