@@ -254,7 +254,28 @@ VERIFY_VARS: dict[str, Var] = {
                          "[[backend /api/version, frontend /version.json]]."),
 }
 
-KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS, **VERIFY_VARS}
+def _is_http_url(v: Any) -> bool:
+    return isinstance(v, str) and re.fullmatch(r"https?://[^\s/?#]+(/[^\s]*)?", v) is not None
+
+
+def _is_env_name_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", x)
+                                       for x in v)
+
+
+# What `invoke flow` reads: the marketplace API it drives and where the flow's credentials come from (checked
+# when the inventory loads, like every variable here; the secrets themselves never sit in the inventory).
+FLOW_VARS: dict[str, Var] = {
+    "flow_base_url": Var("http(s) URL", _is_http_url, None,
+                         "flow: base URL of the marketplace API the flow drives (e.g. http://127.0.0.1:18110)."),
+    "flow_secrets_file": Var("string", _is_str, None,
+                             "flow: path of a KEY=value file (mode 0600) holding the flow's credentials (e.g. "
+                             "ADMIN_EMAIL, ADMIN_PASSWORD)."),
+    "flow_secret_env": Var("list of environment variable names", _is_env_name_list, [],
+                           "flow: environment variables that may provide those credentials instead of the file."),
+}
+
+KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS, **VERIFY_VARS, **FLOW_VARS}
 
 
 def default(name: str) -> Any:

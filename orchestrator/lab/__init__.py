@@ -10,6 +10,9 @@ host dev-wan): up() starts it, or heals it and resets its delay if a test left i
 The lab's CI is a small Woodpecker-compatible API server (ciserver.py, controlled through ci.py) on
 127.0.0.1:18700: up() starts it and rewrites its state file to the seed (every repo green at the deployed commit)
 whenever a test left it otherwise; also while an e2e borrows dev (then seeded from dev's checkout as it is).
+The lab's marketplace is a small API server (marketplace_server.py, controlled through marketplace.py) on
+127.0.0.1:18110 for `invoke flow`: up() starts it (or restarts it when dead or running other code) and resets its
+config (every known defect off, no rate limit); it borrows nothing of dev's, so an e2e changes nothing here.
 """
 
 from __future__ import annotations
@@ -21,7 +24,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import borrow, ci, dockerd, hostdata, images, keys, leftovers, link, prereqs, repo, sshd, stack, users
+from . import (
+    borrow,
+    ci,
+    dockerd,
+    hostdata,
+    images,
+    keys,
+    leftovers,
+    link,
+    marketplace,
+    prereqs,
+    repo,
+    sshd,
+    stack,
+    users,
+)
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
 from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, LINK, RUN_DIR, STATE_DIR, LabHost
@@ -74,6 +92,7 @@ def _up(echo: Echo) -> None:
     else:
         echo(borrow.left_alone(why))
     ci.ensure(echo)  # after the dev side: its seed names the deployed commit
+    marketplace.ensure(echo)
     for host in HOSTS:
         dockerd.check_networks(host)
         _check_login(host)
@@ -115,8 +134,8 @@ def _check_login(host: LabHost, port: int | None = None) -> None:
 
 
 def down(echo: Echo = print, purge: bool = False) -> None:
-    """Stop the CI server, the link relay, every lab sshd and dockerd (by pidfile). purge=True also deletes LAB_DIR
-    and RUN_DIR, nothing else."""
+    """Stop the marketplace and CI servers, the link relay, every lab sshd and dockerd (by pidfile). purge=True
+    also deletes LAB_DIR and RUN_DIR, nothing else."""
     if os.geteuid() != 0:
         raise LabError("lab.down needs root (it stops the lab's sshd and dockerd)", EXIT_BAD_INPUT)
     # The bench's fleet first: its pidfiles live under RUN_DIR, and a purge must not orphan its sshds.
@@ -126,6 +145,7 @@ def down(echo: Echo = print, purge: bool = False) -> None:
     with exclusive(LOCK_FILE, LOCK_TIMEOUT, "lab.down"):
         link.stop(echo)  # its pidfile lives under RUN_DIR too
         ci.stop(echo)  # and so does the CI server's
+        marketplace.stop(echo)  # and the marketplace's
         for host in HOSTS:
             sshd.stop(host, echo)
             dockerd.stop(host, echo)
@@ -134,6 +154,8 @@ def down(echo: Echo = print, purge: bool = False) -> None:
                 raise LabError(f"{LINK.name}: link relay still running; not purging", EXIT_INFRA)
             if ci.pid() is not None:
                 raise LabError("ci: CI server still running; not purging", EXIT_INFRA)
+            if marketplace.pid() is not None:
+                raise LabError("marketplace: server still running; not purging", EXIT_INFRA)
             for host in HOSTS:
                 if dockerd.pid(host) is not None or sshd.pid(host) is not None:
                     raise LabError(f"{host.name}: still running; not purging", EXIT_INFRA)
@@ -163,9 +185,9 @@ def _mounts_under(path: Path) -> list[str]:
 
 
 def status() -> dict[str, Any]:
-    """The lab's hosts and whether each is up, and its CI API (`ci`); never raises, needs no root for the
-    sshd/dockerd part."""
-    return {"hosts": [_host_status(host) for host in HOSTS], "ci": ci.status()}
+    """The lab's hosts and whether each is up, its CI API (`ci`) and its marketplace API (`marketplace`); never
+    raises, needs no root for the sshd/dockerd part."""
+    return {"hosts": [_host_status(host) for host in HOSTS], "ci": ci.status(), "marketplace": marketplace.status()}
 
 
 def _host_status(host: LabHost) -> dict[str, Any]:

@@ -101,6 +101,26 @@ CI_BRANCH = "main"  # every lab repo's default branch, which the seed's pipeline
 CI_EVENT = "push"
 
 
+# The lab's marketplace API (marketplace_server.py, its own process, controlled through marketplace.py): the
+# marketplace contract (the routes in marketplace_server.py's docstring) on loopback, for `invoke flow`. Its
+# state (users, requests, offers, notifications) lives in the process's memory; it re-reads
+# MARKETPLACE_CONFIG_FILE (the defects and the rate limit, 0644) on every request, and its admin logs in with
+# MARKETPLACE_ADMIN_FILE's credentials (KEY=value, root 0600, a random password made at the first lab.up and kept).
+MARKETPLACE_DIR = LAB_DIR / "marketplace"
+MARKETPLACE_DIR_MODE = 0o755
+MARKETPLACE_CONFIG_FILE = MARKETPLACE_DIR / "config.json"
+MARKETPLACE_CONFIG_MODE = 0o644
+MARKETPLACE_ADMIN_FILE = MARKETPLACE_DIR / "admin.env"
+MARKETPLACE_ADMIN_MODE = 0o600
+MARKETPLACE_ADMIN_EMAIL = "admin@lab.test"
+MARKETPLACE_LOG = MARKETPLACE_DIR / "marketplace.log"  # access log: method, path, status, ms; no token or password
+MARKETPLACE_RUN_DIR = RUN_DIR / "marketplace"
+MARKETPLACE_PIDFILE = MARKETPLACE_RUN_DIR / "marketplace.pid"
+MARKETPLACE_HOST = "127.0.0.1"
+MARKETPLACE_PORT = 18110
+MARKETPLACE_URL = f"http://{MARKETPLACE_HOST}:{MARKETPLACE_PORT}"
+
+
 @dataclass(frozen=True)
 class CiRepo:
     """One repository the lab's CI server knows; `number` is its newest seeded pipeline's (the one before it is

@@ -45,7 +45,8 @@ def findings(result: RunResult) -> Table:
 
 
 def lab(status: dict[str, Any]) -> Table:
-    """lab.status: each host's address, engine, stack, link and whether it is up; then the lab's CI API."""
+    """lab.status: each host's address, engine, stack, link and whether it is up; then the lab's CI and
+    marketplace APIs."""
     t = Table(title="shakedown lab", title_justify="left")
     for col in ("host", "ssh", "docker", "stack", "link", "up"):
         t.add_column(col)
@@ -57,6 +58,12 @@ def lab(status: dict[str, Any]) -> Table:
     if ci is not None:  # one line under the hosts: the Woodpecker-compatible API and the files that drive it
         t.caption = (f"ci: Woodpecker API {ci['url']} {'[green]up[/]' if ci['up'] else '[red]down[/]'}, "
                      f"{len(ci['repos'])} repos; token {ci['token_file']}, state {ci['state_file']}")
+        t.caption_justify = "left"
+    market = status.get("marketplace")
+    if market is not None:  # and the marketplace API (`invoke flow`), with the files that drive it
+        line = (f"marketplace: API {market['url']} {'[green]up[/]' if market['up'] else '[red]down[/]'}; "
+                f"admin {market['admin_credentials_file']}, config {market['config_file']}")
+        t.caption = f"{t.caption}\n{line}" if t.caption else line
         t.caption_justify = "left"
     return t
 

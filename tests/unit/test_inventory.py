@@ -320,3 +320,35 @@ def test_lab_inventory_dev_wan_is_dev_through_the_link():
     # Only its own group: `devs` (and every count of it) stays dev and local.
     assert [h.name for h in inv.select("links")] == ["dev-wan"]
     assert "dev-wan" not in {h.name for h in inv.select("devs,agents")}
+
+
+def test_lab_inventory_points_the_flow_at_the_lab_marketplace():
+    from orchestrator.lab import spec
+
+    inv = inventory.load(LAB)
+    for name in ("dev", "local", "dev-wan"):
+        host = inv.hosts[name]
+        assert host.get("flow_base_url") == spec.MARKETPLACE_URL
+        assert host.get("flow_secrets_file") == str(spec.MARKETPLACE_ADMIN_FILE)
+        assert host.get("flow_secret_env") == []
+    assert inv.hosts["agent"].get("flow_base_url") is None
+
+
+@pytest.mark.parametrize("var, value, kind", [
+    ("flow_base_url", "127.0.0.1:18110", "http(s) URL"),
+    ("flow_base_url", "ftp://example.test", "http(s) URL"),
+    ("flow_secrets_file", "''", "string"),
+    ("flow_secret_env", "[MARKET PASSWORD]", "environment variable names"),
+    ("flow_secret_env", "FLOW_TOKEN", "environment variable names"),
+])
+def test_flow_variables_are_type_checked(tmp_path, var, value, kind):
+    message = bad(tmp_path, f"all:\n  hosts:\n    h1:\n      {var}: {value}\n")
+    assert var in message and kind in message, message
+
+
+def test_flow_variables_accept_their_documented_shapes(tmp_path):
+    inv = load(tmp_path, "all:\n  hosts:\n    h1:\n      flow_base_url: https://market.example.test/v1\n"
+                         "      flow_secrets_file: /etc/flow.env\n      flow_secret_env: [FLOW_EMAIL, FLOW_PASSWORD]\n")
+    host = inv.hosts["h1"]
+    assert (host.get("flow_base_url"), host.get("flow_secrets_file"), host.get("flow_secret_env")) == \
+        ("https://market.example.test/v1", "/etc/flow.env", ["FLOW_EMAIL", "FLOW_PASSWORD"])
