@@ -140,8 +140,9 @@ def flow_levels(data: dict[str, Any]) -> Table:
 
 def flow_checkpoints(data: dict[str, Any]) -> Table:
     """flow: each checkpoint (and wrong-recipient check) per actor, counted over every flow of the run."""
-    t = Table(title="checkpoints", title_justify="left")
-    for col in ("checkpoint", "actor (role)", "found", "missing", "known gap", "fixed"):
+    t = Table(title="checkpoints (a wrong-recipient row counts the flows where the actor got it)",
+              title_justify="left")
+    for col in ("checkpoint", "actor (role)", "found", "missing", "known gap", "fixed", "wrong recipient"):
         t.add_column(col)
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for f in data["flows"]:
@@ -150,11 +151,13 @@ def flow_checkpoints(data: dict[str, Any]) -> Table:
             row[c["outcome"]] = row.get(c["outcome"], 0) + 1
         for w in f["wrong_recipient"]:
             row = counts.setdefault((f"wrong recipient: {w['id']}", f"{w['actor']} ({w['role']})"), {})
-            key = "missing" if w["found"] else "found"
-            row[key] = row.get(key, 0) + 1
+            row["wrong"] = row.get("wrong", 0) + bool(w["found"])
     for (ident, actor), n in counts.items():
-        t.add_row(shown(ident), shown(actor), str(n.get("found", 0)), _red(n.get("missing", 0)),
-                  str(n.get("known_gap", 0)), str(n.get("fixed", 0)))
+        wrong = ident.startswith("wrong recipient: ")
+        t.add_row(shown(ident), shown(actor), *("-" if wrong else str(n.get(k, 0)) for k in ("found",)),
+                  "-" if wrong else _red(n.get("missing", 0)),
+                  *("-" if wrong else str(n.get(k, 0)) for k in ("known_gap", "fixed")),
+                  _red(n["wrong"]) if wrong else "-")
     return t
 
 

@@ -85,15 +85,28 @@ def _checkpoint_table(data: dict[str, Any]) -> list[str]:
     for f in data["flows"]:
         for c in f["checkpoints"]:
             counts.setdefault((c["id"], c["actor"], c["role"]), Counter())[c["outcome"]] += 1
-        for w in f["wrong_recipient"]:
-            counts.setdefault((f"wrong recipient: {w['id']}", w["actor"], w["role"]), Counter())[
-                "missing" if w["found"] else "found"] += 1
     rows = ["## Checkpoints", "", "| checkpoint | actor (role) | found | missing | known gap | fixed |",
             "|---|---|---|---|---|---|"]
     for (ident, actor, role), n in counts.items():
         rows.append(f"| {ident} | {actor} ({role}) | {n['found']} | {n['missing']} | {n['known_gap']} | "
                     f"{n['fixed']} |")
-    return [*rows, "", "A wrong-recipient row's `missing` counts flows where the actor DID get the notification.", ""]
+    return [*rows, "", *_wrong_table(data)]
+
+
+def _wrong_table(data: dict[str, Any]) -> list[str]:
+    """Each wrong-recipient check: in how many flows the actor got what it must not (each one fails its flow)."""
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    for f in data["flows"]:
+        for w in f["wrong_recipient"]:
+            seen = counts.setdefault((w["id"], w["actor"], w["role"]), [0, 0])
+            seen[0] += 1
+            seen[1] += bool(w["found"])
+    if not counts:
+        return []
+    rows = ["## Wrong recipients", "", "| check | actor (role) | flows | got it (fails the flow) |",
+            "|---|---|---|---|"]
+    rows += [f"| {ident} | {actor} ({role}) | {n} | {bad} |" for (ident, actor, role), (n, bad) in counts.items()]
+    return [*rows, ""]
 
 
 def _gaps_table(data: dict[str, Any]) -> list[str]:

@@ -42,18 +42,19 @@ def flow_task(run: Run, opts: FlowOptions) -> int:
     mode = _mode(flow, opts.mode)
     inv = inventory.load(opts.inventory)
     spec = _target(inv, opts.host)
-    base_url = _base_url(opts.base_url or spec.vars.get("flow_base_url"), spec.name, inv.path)
+    base_url = _base_url(opts.base_url or spec.get("flow_base_url"), spec.name, inv.path)
     where = spec.origins.get("flow_secrets_file") or spec.origins.get("flow_secret_env") or str(inv.path)
-    secrets = flow_secrets.load(spec.vars.get("flow_secrets_file"), spec.vars.get("flow_secret_env"), flow.secrets,
+    secrets = flow_secrets.load(spec.get("flow_secrets_file"), spec.get("flow_secret_env"), flow.secrets,
                                 where)
     settings = runner.Settings(base_url, mode, opts.concurrency, opts.rounds, opts.deadline, opts.strict,
                                opts.abort_on_failure, secrets, run.run_id)
     run.echo(f"flow {flow.name} ({mode}) against {base_url}: concurrency {','.join(map(str, opts.concurrency))}, "
              f"{opts.rounds} round(s) per worker")
+    started = time.time()
     record = runner.run(flow, settings, progress=run.echo)
     data = report.build(flow, record)
     result = run_result(spec.name, flow, record)
-    result.ended = time.time()
+    result.started, result.ended = started, time.time()
     rundir.write_text(run.dir() / "flow.json", json.dumps(data, indent=2))
     rundir.write_text(run.dir() / "flow.md", report.markdown(data, result.verdict, result.exit_code))
     summary = {k: v for k, v in data.items() if k != "flows"}

@@ -22,7 +22,8 @@ def _id(prefix: str) -> str:
 @dataclass
 class Fake:
     defects: set[str] = field(default_factory=set)
-    rate_limit: int = 0  # this many answers, then 429 forever (or until `reset_window`)
+    rate_limit: int = 0  # this many answers, then 429 forever
+    refuse_every: int = 0  # every N-th request answers 429 (a busy window that keeps reopening)
     retry_after: str = "1"
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -41,6 +42,9 @@ class Fake:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if self.rate_limit and request.url.path != "/healthz" and self.served >= self.rate_limit:
+            self.limited += 1
+            return httpx.Response(429, json={"error": "rate limited"}, headers={"Retry-After": self.retry_after})
+        if self.refuse_every and (self.served + self.limited + 1) % self.refuse_every == 0:
             self.limited += 1
             return httpx.Response(429, json={"error": "rate limited"}, headers={"Retry-After": self.retry_after})
         self.served += 1
