@@ -169,6 +169,32 @@ def matrix(c, host="dev", inventory=None, matrix=None, list=False, scenario=None
                      shard=shard, lifecycle=lifecycle, faults=faults, keep=keep, merge=merge, as_json=json))
 
 
+@task(help={"flow": "The flow: a name under playbooks/flows/ (e.g. marketplace) or a file path.",
+            "host": "The inventory host whose flow_base_url and flow secrets are used (default dev).",
+            "inventory": COMMON_HELP["inventory"], "json": COMMON_HELP["json"],
+            "base_url": "The target's base URL (default: the host's flow_base_url).",
+            "concurrency": "Concurrency levels, one after another: a comma list of worker counts (default 1).",
+            "rounds": "Flows each worker runs per level, each with fresh actors (default 1).",
+            "deadline": "Seconds the whole run may take, 429 waits included (default 600).",
+            "strict": "Known gaps fail the run too (exit 1), like xfail strict.",
+            "abort_on_failure": "Stop the run at the first missing required checkpoint.",
+            "mode": "The flow's mode: which step lists run (default: the flow's default_mode)."},
+      auto_shortflags=False)
+def flow(c, flow=None, host="dev", inventory=None, base_url=None, concurrency="1", rounds="1", deadline="600",
+         strict=False, abort_on_failure=False, mode=None, json=False):
+    """Multi-actor HTTP flow (playbooks/flows/NAME.yml) as a concurrency ramp: checkpoints with known gaps,
+    wrong-recipient checks, exact latency percentiles per endpoint; flow.json + flow.md in the run directory.
+
+    Exit codes: 0 every flow passed, 1 a flow failed or a required checkpoint is missing (or a known gap under
+    --strict), 2 bad input (flow file, flags, --mode, secrets file mode), 3 unreachable or rate-limited out.
+    """
+    from orchestrator.cli import run_flow
+
+    _exit(run_flow(flow=flow, host=host, inventory_path=inventory, base_url=base_url, concurrency=concurrency,
+                   rounds=rounds, deadline=deadline, strict=strict, abort_on_failure=abort_on_failure, mode=mode,
+                   as_json=json))
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, the sample stack on dev, and the
@@ -200,4 +226,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, verify, matrix, bench, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, bench, lab)

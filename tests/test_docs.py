@@ -40,3 +40,13 @@ def test_the_matrix_example_is_a_valid_matrix(tmp_path):
     (tmp_path / "matrix.yml").write_text(example)
     matrix = model.load(tmp_path / "matrix.yml")
     assert [s.name for s in matrix.runnable] == ["big-pool", "small-pool-no-scanner", "scanner-on-gpu"]
+
+
+def test_the_flow_example_is_a_valid_flow(tmp_path):
+    from orchestrator.ops.flows import loader
+
+    section = README.split("### `invoke flow --flow NAME`", 1)[1].split("\n### ", 1)[0]
+    example = re.findall(r"```yaml\n(.*?)\n```", section, re.S)[0]
+    (tmp_path / "flow.yml").write_text(example)
+    flow = loader.load(tmp_path / "flow.yml")
+    assert set(flow.modes) == {"live", "record"} and "accepted-related-id" in flow.known_gaps

@@ -121,6 +121,20 @@ def run_matrix(*, host: str, inventory_path: str | None, matrix_file: str | None
     return guard("matrix", as_json, body)
 
 
+def run_flow(*, flow: str | None, host: str, inventory_path: str | None, base_url: str | None, concurrency: Any,
+             rounds: Any, deadline: Any, strict: bool, abort_on_failure: bool, mode: str | None, as_json: bool) -> int:
+    from orchestrator.procedures.flow import FlowOptions, flow_task
+
+    def body(run: Run) -> int:
+        if not flow:
+            raise BadInput("--flow is required (a name under playbooks/flows/, e.g. --flow marketplace)")
+        opts = FlowOptions(flow, host, inventory_path, base_url, flags.whole_list("--concurrency", concurrency),
+                           flags.whole("--rounds", rounds), flags.number("--deadline", deadline, positive=True),
+                           mode, strict, abort_on_failure)
+        return flow_task(run, opts)
+    return guard("flow", as_json, body)
+
+
 def _names(flag: str, value: Any) -> list[str] | None:
     """A comma list (or Invoke's repeated flag's list of comma lists) -> names; given but empty is bad input."""
     if value is None or value == []:

@@ -50,3 +50,11 @@ def _parse(flag: str, value: Any, kind: type, what: str) -> Any:
     if parsed != parsed or parsed in (float("inf"), float("-inf")):  # nan, inf: not a usable number
         raise BadInput(f"{flag} must be {what}, got {value!r}")
     return parsed
+
+
+def whole_list(flag: str, value: Any, *, minimum: int = 1) -> list[int]:
+    """A comma list of whole numbers (`--concurrency 1,2,4,8`), each at least `minimum`, in the order given."""
+    items = [part.strip() for part in str(value).split(",")]
+    if isinstance(value, bool) or not all(items):
+        raise BadInput(f"{flag} must be a comma list of whole numbers (e.g. 1,2,4,8), got {value!r}")
+    return [whole(flag, item, minimum=minimum) for item in items]

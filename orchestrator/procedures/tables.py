@@ -120,3 +120,46 @@ def matrix_results(block: dict[str, Any]) -> Table:
     for name in block.get("not_run", []):
         t.add_row(shown(name), "[bold magenta]NOT RUN[/]", "", "in no merged shard", "-")
     return t
+
+
+def flow_levels(data: dict[str, Any]) -> Table:
+    """flow: flows passed/failed and exact latency percentiles (ms) per concurrency level."""
+    t = Table(title=f"flow {data['flow']} ({data['mode']}): levels (latency ms, nearest-rank)", title_justify="left")
+    for col in ("concurrency", "rounds", "passed", "failed", "requests", "p50", "p95", "p99", "max"):
+        t.add_column(col, justify="right")
+    for lv in data["levels"]:
+        lat = lv["latency_ms"]
+        t.add_row(*map(str, (lv["concurrency"], lv["rounds"], lv["flows"]["passed"], lv["flows"]["failed"],
+                             lat["count"], lat["p50"], lat["p95"], lat["p99"], lat["max"])))
+    c = data["checkpoints"]
+    t.caption = (f"checkpoints: {c['found']} found, {c['missing']} missing, {c['known_gap']} known gap, "
+                 f"{c['fixed']} fixed; wrong recipients {data['wrong_recipient']}; 429 answers {data['rate_limited']}")
+    t.caption_justify = "left"
+    return t
+
+
+def flow_checkpoints(data: dict[str, Any]) -> Table:
+    """flow: each checkpoint (and wrong-recipient check) per actor, counted over every flow of the run."""
+    t = Table(title="checkpoints (a wrong-recipient row counts the flows where the actor got it)",
+              title_justify="left")
+    for col in ("checkpoint", "actor (role)", "found", "missing", "known gap", "fixed", "wrong recipient"):
+        t.add_column(col)
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for f in data["flows"]:
+        for c in f["checkpoints"]:
+            row = counts.setdefault((c["id"], f"{c['actor']} ({c['role']})"), {})
+            row[c["outcome"]] = row.get(c["outcome"], 0) + 1
+        for w in f["wrong_recipient"]:
+            row = counts.setdefault((f"wrong recipient: {w['id']}", f"{w['actor']} ({w['role']})"), {})
+            row["wrong"] = row.get("wrong", 0) + bool(w["found"])
+    for (ident, actor), n in counts.items():
+        wrong = ident.startswith("wrong recipient: ")
+        t.add_row(shown(ident), shown(actor), *("-" if wrong else str(n.get(k, 0)) for k in ("found",)),
+                  "-" if wrong else _red(n.get("missing", 0)),
+                  *("-" if wrong else str(n.get(k, 0)) for k in ("known_gap", "fixed")),
+                  _red(n["wrong"]) if wrong else "-")
+    return t
+
+
+def _red(n: int) -> str:
+    return f"[bold red]{n}[/]" if n else "0"

@@ -81,11 +81,18 @@ def table(result: RunResult, title: str) -> Table:
 
 def print_human(result: RunResult, run_id: str, run_dir: Path | None, console: Console, title: str) -> None:
     console.print(table(result, title))
+    print_verdict(result, run_id, run_dir, console)
+
+
+def print_verdict(result: RunResult, run_id: str, run_dir: Path | None, console: Console, most: int = 0) -> None:
+    """Each host's verdict with its problems (the first `most` of them when `most`), then the run's verdict."""
     for name, host in result.hosts.items():
         bad = host.problems()
         line = f"[{STYLE[host.verdict]}]{name}: {host.verdict.upper()}[/]"
         if bad:
-            line += f" — {len(bad)} problem(s): " + "; ".join(f"{shown(c.name)}: {shown(c.reason)}" for c in bad)
+            listed = bad[:most] if most else bad
+            line += f" — {len(bad)} problem(s): " + "; ".join(f"{shown(c.name)}: {shown(c.reason)}" for c in listed)
+            line += f"; … {len(bad) - len(listed)} more in the report" if len(listed) < len(bad) else ""
         console.print(line, highlight=False)
     elapsed = result.ended - result.started
     where = f", report {run_dir}" if run_dir else ""
