@@ -73,7 +73,7 @@ def _match(inv: Inventory, term: str, pattern: str) -> set[str]:
         raise BadInput(f"--host {pattern!r}: empty term after '&' or '!'")
     found = _term(inv, term)
     if found is None:
-        raise BadInput(f"--host: unknown host or group {term!r} in {inv.path} "
+        raise BadInput(f"--host {pattern!r}: unknown host or group {term!r} (matches nothing) in {inv.path} "
                        f"(hosts: {', '.join(inv.hosts)}; groups: {', '.join(inv.groups)})")
     return found
 
