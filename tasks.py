@@ -195,6 +195,20 @@ def flow(c, flow=None, host="dev", inventory=None, base_url=None, concurrency="1
                    as_json=json))
 
 
+@task(help={"list": "Print every host, group and host's merged variables (ansible-inventory --list's JSON).",
+            "inventory": COMMON_HELP["inventory"],
+            "host": "Only the hosts this Ansible host pattern selects (like ansible-inventory --limit)."},
+      auto_shortflags=False)
+def inventory(c, list=False, inventory=None, host=None):
+    """The inventory as shakedown resolves it, in the JSON shape of `ansible-inventory --list`; contacts no host.
+
+    Exit codes: 0 listed, 2 bad input (the inventory or the pattern, naming file:line or the pattern).
+    """
+    from orchestrator.cli import run_inventory
+
+    _exit(run_inventory(list_only=list, inventory_path=inventory, host=host))
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, the sample stack on dev, and the
@@ -226,4 +240,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, bench, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, bench, inventory, lab)

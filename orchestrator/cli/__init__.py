@@ -135,6 +135,17 @@ def run_flow(*, flow: str | None, host: str, inventory_path: str | None, base_ur
     return guard("flow", as_json, body)
 
 
+def run_inventory(*, list_only: bool, inventory_path: str | None, host: str | None) -> int:
+    """The resolved inventory as JSON (always JSON, like ansible-inventory; errors on stderr, exit 2)."""
+    from orchestrator.procedures import inventorylist
+
+    def body(run: Run) -> int:
+        if not list_only:
+            raise BadInput("inventory: nothing to do; give --list (optionally --inventory F and --host PATTERN)")
+        return inventorylist.show(run, inventory_path, host)
+    return guard("inventory", True, body)
+
+
 def _names(flag: str, value: Any) -> list[str] | None:
     """A comma list (or Invoke's repeated flag's list of comma lists) -> names; given but empty is bad input."""
     if value is None or value == []:

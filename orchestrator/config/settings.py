@@ -93,6 +93,22 @@ def peer_problems(peer: Any) -> list[str]:
     return problems
 
 
+def _ssh_arg_problems(v: Any) -> list[str]:
+    from orchestrator.config import sshargs  # same layer; kept local so settings stays import-light
+
+    if not isinstance(v, str):
+        return [f"must be a string of ssh options, got {v!r}"]
+    try:
+        sshargs.parse(v)
+    except ValueError as exc:
+        return [str(exc)]
+    return []
+
+
+def _is_ssh_args(v: Any) -> bool:
+    return not _ssh_arg_problems(v)
+
+
 def _is_str_map(v: Any) -> bool:
     return isinstance(v, dict) and all(_is_str(k) and isinstance(x, str) for k, x in v.items())
 
@@ -112,7 +128,46 @@ CONNECTION_VARS: dict[str, Var] = {
     "ansible_become": Var("boolean", _is_bool, False, "Run every command through `sudo -n` (never prompts)."),
     "ansible_become_user": Var("string", _is_str, "root", "User to become with sudo."),
     "ansible_python_interpreter": Var("string", _is_str, None, "Accepted for Ansible compatibility; unused."),
+    "ansible_ssh_common_args": Var("string of ssh options", _is_ssh_args, None,
+                                   "OpenSSH options, as Ansible passes them to ssh: `-o ProxyJump=`/`-J` (jump "
+                                   "host), `-o Port=`, `-o ServerAliveInterval=`, `-o ConnectTimeout=`, `-o User=`, "
+                                   "`-o UserKnownHostsFile=`, `-o StrictHostKeyChecking=yes|accept-new` are "
+                                   "honoured, ControlMaster/ControlPersist/ControlPath ignored; any other is refused.",
+                                   explain=lambda v: _ssh_arg_problems(v)),
+    "ansible_ssh_extra_args": Var("string of ssh options", _is_ssh_args, None,
+                                  "More OpenSSH options, as ansible_ssh_common_args (read after them).",
+                                  explain=lambda v: _ssh_arg_problems(v)),
+    "ansible_become_method": Var("'sudo'", lambda v: v == "sudo", "sudo",
+                                 "Only `sudo` (`sudo -n`, never prompting); any other method is refused."),
+    "ansible_ssh_pipelining": Var("boolean", _is_bool, False,
+                                  "Accepted and ignored: shakedown sends commands, never module files, so there "
+                                  "is nothing to pipeline."),
+    "ansible_pipelining": Var("boolean", _is_bool, False, "As ansible_ssh_pipelining: accepted and ignored."),
+    "ansible_timeout": Var("positive number", _is_positive, None,
+                           "Ansible's connect timeout (s): used when connect_timeout is not set."),
+    "ansible_ssh_host": Var("string", _is_str, None, "Ansible's old name of ansible_host (honoured)."),
+    "ansible_ssh_port": Var("port number", _is_port, None, "Ansible's old name of ansible_port (honoured)."),
+    "ansible_ssh_user": Var("string", _is_str, None, "Ansible's old name of ansible_user (honoured)."),
+    "ansible_group_priority": Var("whole number", lambda v: isinstance(v, int) and not isinstance(v, bool), 1,
+                                  "Set in a group's inline vars: orders sibling groups at the same depth (higher "
+                                  "merges later and wins); in group_vars/ files it is only a variable (as Ansible)."),
 }
+
+# Ansible reads these as booleans whatever their type ("yes", "on", "1" ...): INI gives them as text.
+_TRUE = {"yes", "on", "1", "true", "y", "t"}
+_FALSE = {"no", "off", "0", "false", "n", "f", ""}
+
+
+def coerce(name: str, value: Any) -> Any:
+    """An INI value as shakedown uses it: boolean variables take Ansible's boolean words."""
+    spec = KNOWN_VARS.get(name)
+    if spec is not None and spec.kind == "boolean" and isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return value
 
 # Refused outright: a password in an inventory file is a secret on disk and in every copy of the repo.
 REFUSED_VARS = {

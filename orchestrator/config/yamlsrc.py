@@ -41,7 +41,19 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
     return out
 
 
+def _vault(loader: _Loader, node: yaml.Node) -> Any:
+    raise BadInput(f"{loader.source}:{node.start_mark.line + 1}: Ansible Vault values (!vault) are not supported "
+                   "(shakedown reads no vault password); keep secrets out of the inventory")
+
+
+def _unsafe(loader: _Loader, node: yaml.Node) -> Any:
+    # Ansible's !unsafe marks a string it must not template; shakedown keeps it as the plain string.
+    return loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else loader.construct_object(node)
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("!vault", _vault)
+_Loader.add_constructor("!unsafe", _unsafe)
 
 
 def load(path: str | Path) -> Any:

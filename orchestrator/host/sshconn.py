@@ -7,13 +7,15 @@ import socket
 import threading
 import weakref
 from pathlib import Path
+from typing import Any
 
 import fabric
 import invoke
 import paramiko
 
+from orchestrator.config import sshargs
 from orchestrator.config.inventory import HostSpec
-from orchestrator.errors import HostUnreachable
+from orchestrator.errors import BadInput, HostUnreachable
 
 SYSTEM_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts"
 MISSED_KEEPALIVES = 3  # OpenSSH's ServerAliveCountMax: a peer silent for this many intervals is gone
@@ -48,44 +50,125 @@ class AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
             fh.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
 
 
-def build(spec: HostSpec) -> fabric.Connection:
-    """A Fabric Connection for `spec` that has not connected yet."""
+def settings_of(spec: HostSpec) -> sshargs.SshArgs:
+    """The OpenSSH options of ansible_ssh_common_args then ansible_ssh_extra_args (the first value wins)."""
+    args = sshargs.SshArgs()
+    for name in ("ansible_ssh_common_args", "ansible_ssh_extra_args"):
+        if spec.vars.get(name):
+            args = sshargs.parse(spec.vars[name], args)
+    return args
+
+
+def _chosen(spec: HostSpec, args: sshargs.SshArgs, tool_var: str, ansible_value: Any) -> Any:
+    """An explicit tool variable wins, then the ssh option / Ansible variable, then the documented default."""
+    if tool_var in spec.vars:
+        return spec.get(tool_var)
+    return ansible_value if ansible_value is not None else spec.get(tool_var)
+
+
+def build(spec: HostSpec, hops: int = 0) -> fabric.Connection:
+    """A Fabric Connection for `spec` that has not connected yet; its jump host (ProxyJump from the ssh options
+    or from ssh config), if any, is a Connection built the same way, so its key is verified the same way."""
+    args = settings_of(spec)
     ssh_config = Path(spec.get("ssh_config_file")).expanduser()
     config = runner_config()
     if ssh_config.is_file():
         config.set_runtime_ssh_path(str(ssh_config))
     config.load_ssh_config()
-    timeout = float(spec.get("connect_timeout"))
+    timeout = float(_chosen(spec, args, "connect_timeout", args.connect_timeout or spec.vars.get("ansible_timeout")))
     connect_kwargs: dict = {"banner_timeout": timeout, "auth_timeout": timeout, "channel_timeout": timeout}
     key = spec.vars.get("ansible_ssh_private_key_file")
     if key:
         connect_kwargs.update(key_filename=[str(Path(key).expanduser())], look_for_keys=False)
+    host = spec.vars.get("ansible_host") or spec.vars.get("ansible_ssh_host") or spec.name
     conn = fabric.Connection(
-        spec.vars.get("ansible_host", spec.name),
-        user=spec.vars.get("ansible_user"),
-        port=spec.vars.get("ansible_port"),
+        host,
+        user=spec.vars.get("ansible_user") or spec.vars.get("ansible_ssh_user") or args.user,
+        port=spec.vars.get("ansible_port") or spec.vars.get("ansible_ssh_port") or args.port,
         config=config,
         connect_timeout=max(1, round(timeout)),
         connect_kwargs=connect_kwargs,
         # Fabric 3 inlines env as `export K=V &&`; we never pass env through Fabric at all.
         inline_ssh_env=True,
+        # Never Fabric's own gateway from ssh config: it would build it with AutoAddPolicy (unknown jump host
+        # keys trusted silently). False = none; a jump host is set below, built by us.
+        gateway=False,
     )
-    _verify_host_keys(conn.client, spec)
+    proxy = args.proxy_jump or conn.ssh_config.get("proxyjump")
+    if proxy and proxy.lower() != "none":
+        if hops >= MAX_HOPS:
+            raise BadInput(f"{spec.name}: ProxyJump {proxy!r}: more than {MAX_HOPS} jump hosts (a loop in ssh config?)")
+        gateway = build(jump_spec(spec, proxy, args), hops + 1)
+        _SPECS[gateway] = jump_spec(spec, proxy, args)
+        conn.gateway = gateway
+    _verify_host_keys(conn.client, spec, args)
     return conn
 
 
-def _verify_host_keys(client: paramiko.SSHClient, spec: HostSpec) -> None:
+def jump_spec(spec: HostSpec, proxy: str, args: sshargs.SshArgs) -> HostSpec:
+    """The jump host as a host of its own: its address, port and user from ProxyJump (else its ssh config), the
+    target's host-key policy, known_hosts, ssh config, timeouts; never the target's key (as OpenSSH: -i is for
+    the target; the jump host authenticates with its ssh config's IdentityFile, or the agent and default keys)."""
+    try:
+        jump = sshargs.parse_jump(proxy)
+    except ValueError as exc:
+        raise BadInput(f"{spec.origins.get('ansible_ssh_common_args', spec.name)}: {exc}") from None
+    inherited = ("ssh_known_hosts_file", "ssh_accept_new_host_keys", "ssh_config_file", "connect_timeout",
+                 "keepalive_interval")
+    values: dict[str, Any] = {k: spec.vars[k] for k in inherited if k in spec.vars}
+    if args.known_hosts_file:
+        values["ssh_known_hosts_file"] = args.known_hosts_file
+    if args.accept_new is not None and "ssh_accept_new_host_keys" not in spec.vars:
+        values["ssh_accept_new_host_keys"] = args.accept_new
+    values["ansible_host"] = jump.host
+    if jump.port:
+        values["ansible_port"] = jump.port
+    if jump.user:
+        values["ansible_user"] = jump.user
+    return HostSpec(f"{spec.name}'s jump host {jump}", values, (), dict(spec.origins))
+
+
+def _verify_host_keys(client: paramiko.SSHClient, spec: HostSpec, args: sshargs.SshArgs) -> None:
     """Replace Fabric's AutoAddPolicy: unknown keys are rejected unless the inventory accepts new ones."""
-    known = Path(spec.get("ssh_known_hosts_file")).expanduser()
+    known = Path(spec.get("ssh_known_hosts_file") if "ssh_known_hosts_file" in spec.vars or not args.known_hosts_file
+                 else args.known_hosts_file).expanduser()
     for path in (Path(SYSTEM_KNOWN_HOSTS), Path("~/.ssh/known_hosts").expanduser(), known):
         if path.is_file():
             client.load_system_host_keys(str(path))  # read-only set: Paramiko never rewrites these files
-    accept_new = spec.get("ssh_accept_new_host_keys")
+    accept_new = spec.get("ssh_accept_new_host_keys") if "ssh_accept_new_host_keys" in spec.vars or \
+        args.accept_new is None else args.accept_new
     client.set_missing_host_key_policy(AcceptNewPolicy(known) if accept_new else paramiko.RejectPolicy())
 
 
 def open(spec: HostSpec) -> fabric.Connection:
     conn = build(spec)
+    try:
+        if conn.gateway:
+            # The jump host first, on its own, so an error names it (its key, its auth) and not the target.
+            _open_gateway(conn.gateway)
+        _open_checked(conn, spec)
+    except BaseException:
+        close(conn)
+        raise
+    transport = conn.transport
+    if isinstance(transport.sock, socket.socket):  # through a jump host it is a channel, not a socket
+        # Paramiko leaves Nagle on; each small command round trip then waits on delayed ACKs.
+        transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    args = settings_of(spec)
+    watcher = Liveness(transport, float(_chosen(spec, args, "keepalive_interval", args.server_alive_interval)))
+    _WATCHERS[transport] = watcher
+    watcher.start()
+    return conn
+
+
+def _open_gateway(gateway: fabric.Connection) -> None:
+    """Open the jump host (and its own jump host first), verified and bounded like any target."""
+    if gateway.gateway:
+        _open_gateway(gateway.gateway)
+    _open_checked(gateway, _SPECS[gateway])
+
+
+def _open_checked(conn: fabric.Connection, spec: HostSpec) -> None:
     target = f"{conn.user}@{conn.host}:{conn.port}"
     try:
         conn.open()
@@ -107,13 +190,6 @@ def open(spec: HostSpec) -> fabric.Connection:
                               f"{spec.get('connect_timeout')}s") from None
     except (OSError, EOFError) as exc:
         raise HostUnreachable(f"{spec.name}: cannot reach {target}: {_reason(exc)}") from None
-    transport = conn.transport
-    # Paramiko leaves Nagle on; each small command round trip then waits on delayed ACKs.
-    transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    watcher = Liveness(transport, float(spec.get("keepalive_interval")))
-    _WATCHERS[transport] = watcher
-    watcher.start()
-    return conn
 
 
 class Liveness:
@@ -158,6 +234,10 @@ class Liveness:
         return answered.wait(within)
 
 
+# The jump host's spec of each gateway Connection build() made (for its errors and host-key policy).
+_SPECS: weakref.WeakKeyDictionary[fabric.Connection, HostSpec] = weakref.WeakKeyDictionary()
+MAX_HOPS = 3
+
 # A transport's watcher, to say why a connection was lost (a silent peer), and gone with its transport.
 _WATCHERS: weakref.WeakKeyDictionary[paramiko.Transport, Liveness] = weakref.WeakKeyDictionary()
 
@@ -179,6 +259,8 @@ def close(conn: fabric.Connection) -> None:
     if watcher is not None:
         watcher.stop()
     conn.close()
+    if conn.gateway:  # Fabric leaves a jump host's connection open
+        close(conn.gateway)
 
 
 def _reason(exc: BaseException) -> str:
