@@ -47,6 +47,8 @@ class MatrixRun:
     def verdict(self) -> str:
         if self.interrupted or self.unreachable or (self.restored is not None and not self.restored.ok):
             return "error"
+        if any(c.status == "error" for c in self.checks):  # the tool could not judge (a fault that would not
+            return "error"  # inject, a command that timed out): infrastructure, exit 3, never a plain fail
         return "fail" if any(d.status == "failed" for d in self.scenarios) or any(
             c.status == "failed" for c in self.checks) else "pass"
 
