@@ -109,6 +109,12 @@ def _is_ssh_args(v: Any) -> bool:
     return not _ssh_arg_problems(v)
 
 
+def _sounds_secret(key: str) -> bool:
+    from orchestrator.redact import looks_secret  # the one list of secret-sounding names (base layer)
+
+    return looks_secret(key)
+
+
 def _is_str_map(v: Any) -> bool:
     return isinstance(v, dict) and all(_is_str(k) and isinstance(x, str) for k, x in v.items())
 
@@ -224,6 +230,14 @@ E2E_VARS: dict[str, Var] = {
                         "relative ones seed the e2e checkout."),
     "secret_files": Var("list of strings", _is_str_list, [".env"],
                         "KEY=value files whose values are secrets: fingerprinted by hash on the host only."),
+    "not_secret_keys": Var("list of key names that do not sound secret",
+                           lambda v: _is_str_list(v) and not any(_sounds_secret(k) for k in v), [],
+                           "Keys of the secret_files that hold plain configuration (e.g. BACKEND_MODE): their values "
+                           "are shown in reports, not redacted, and not searched for as leaked secrets. A key that "
+                           "sounds secret (TOKEN, PASSWORD, ...) is refused.",
+                           explain=lambda v: [f"{k!r} sounds secret: its value is always redacted"
+                                              for k in v if isinstance(k, str) and _sounds_secret(k)]
+                           if isinstance(v, list) else []),
     "data_dirs": Var("list of strings", _is_str_list, [],
                      "Persistent data directories that must be the same before and after an e2e."),
     "test_command": Var("string", _is_str, None,

@@ -47,7 +47,8 @@ def load(host: Host, files: list[str]) -> dict[str, str]:
     if not files:
         return {}
     out = host.run(read_command(files), timeout=30, warn=True).stdout
-    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v) and k not in _PUBLIC}
+    public = _PUBLIC | set(host.spec.get("not_secret_keys") or [])
+    found = {k: v for k, v in parse(out).items() if worth_hiding(k, v) and k not in public}
     redact.register(found)
     return found
 
