@@ -131,14 +131,23 @@ def verify(c, host="dev", inventory=None, wait=None, no_ci=False, evidence=None,
             "json": "Print the results as JSON (they are always written to --out too).",
             "out": "Results file (JSON; a Markdown twin is written beside it). Default: artifacts/bench-<time>.json.",
             "log_mb": "Size of the generated log the redactor is measured on (default 100 MB).",
-            "commands": "Commands timed on one open connection (default 100)."},
+            "commands": "Commands timed on one open connection (default 100).",
+            "flows": "Marketplace flows per concurrency level for `invoke flow` vs Locust (default 64; 0: no flows "
+                     "table).",
+            "flow_concurrency": "Concurrency levels of the flows table (comma list, default 1,8,32).",
+            "flow_runs": "Runs of each flows contender at each level after one warm-up (default 3).",
+            "only": "Only these comparisons (comma list of check, fan-out, per-command, redactor, startup, e2e, "
+                    "link, flows; default all)."},
       auto_shortflags=False)
-def bench(c, hosts="10", runs="5", json=False, out=None, log_mb="100", commands="100"):
+def bench(c, hosts="10", runs="5", json=False, out=None, log_mb="100", commands="100", flows="64",
+          flow_concurrency="1,8,32", flow_runs="3", only=None):
     """Speed side by side, in one run on the lab: shakedown vs one batched plain ssh vs ansible-playbook,
-    fan-out, per-command overhead vs OpenSSH ControlMaster, the redactor, CLI start-up (needs root: lab)."""
+    fan-out, per-command overhead vs OpenSSH ControlMaster, the redactor, CLI start-up, `invoke flow` vs Locust
+    on the lab marketplace (needs root: lab)."""
     from orchestrator.cli import run_bench
 
-    code = run_bench(hosts=hosts, runs=runs, as_json=json, out=out, log_mb=log_mb, commands=commands)
+    code = run_bench(hosts=hosts, runs=runs, as_json=json, out=out, log_mb=log_mb, commands=commands, flows=flows,
+                     flow_concurrency=flow_concurrency, flow_runs=flow_runs, only=only)
     _exit(code)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (~2 ms) into every start-up
@@ -502,19 +503,29 @@ class RedactingStream:
 
 # -- the process's known secrets: every output path (reports, console, logs) redacts with these ----------
 _KNOWN: dict[str, str] = {}
-_CURRENT: list[Redactor] = [Redactor()]
+_CURRENT: list[Redactor | None] = [Redactor()]  # None: secrets registered since; the next current() rebuilds it
+_LOCK = threading.Lock()
 
 
 def register(secrets: Mapping[str, str]) -> None:
-    """Remember secret values (in memory only) so that every later output redacts them."""
-    fresh = {k: v for k, v in secrets.items() if len(v) >= MIN_SECRET and _KNOWN.get(k) != v}
-    if fresh:
-        _KNOWN.update(fresh)
-        _CURRENT[0] = Redactor(_KNOWN)
+    """Remember secret values (in memory only) so that every later output redacts them. The redactor is rebuilt
+    by the next current(), not here: a flow registering eight values in a row pays for one rebuild, not eight."""
+    with _LOCK:
+        fresh = {k: v for k, v in secrets.items() if len(v) >= MIN_SECRET and _KNOWN.get(k) != v}
+        if fresh:
+            _KNOWN.update(fresh)
+            _CURRENT[0] = None
 
 
 def current() -> Redactor:
-    return _CURRENT[0]
+    found = _CURRENT[0]
+    if found is not None:
+        return found
+    with _LOCK:  # built from every value registered so far: a register() waits, then marks it stale again
+        found = _CURRENT[0]
+        if found is None:
+            found = _CURRENT[0] = Redactor(_KNOWN)
+        return found
 
 
 def scrub(value: object) -> object:

@@ -98,12 +98,26 @@ def run_restore(*, host: str | None, inventory_path: str | None, force: bool, as
     return guard("restore", as_json, body)
 
 
-def run_bench(*, hosts: Any, runs: Any, as_json: bool, out: str | None, log_mb: Any, commands: Any) -> int:
+def run_bench(*, hosts: Any, runs: Any, as_json: bool, out: str | None, log_mb: Any, commands: Any, flows: Any = 64,
+              flow_concurrency: Any = "1,8,32", flow_runs: Any = 3, only: Any = None) -> int:
     from orchestrator.procedures.bench.runner import BenchOptions, run_bench
 
     return guard("bench", as_json, lambda run: run_bench(run, BenchOptions(
         hosts=flags.whole("--hosts", hosts, minimum=2), runs=flags.whole("--runs", runs), out=out,
-        log_mb=flags.whole("--log-mb", log_mb), commands=flags.whole("--commands", commands))))
+        log_mb=flags.whole("--log-mb", log_mb), commands=flags.whole("--commands", commands),
+        flows=flags.whole("--flows", flows, minimum=0),
+        flow_concurrency=flags.whole_list("--flow-concurrency", flow_concurrency),
+        flow_runs=flags.whole("--flow-runs", flow_runs), only=_groups(only))))
+
+
+def _groups(only: Any) -> list[str]:
+    from orchestrator.procedures.bench.runner import GROUPS
+
+    names = _names("--only", only) or []
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        raise BadInput(f"--only: unknown group(s) {', '.join(unknown)}; groups: {', '.join(GROUPS)}")
+    return names
 
 
 def run_matrix(*, host: str, inventory_path: str | None, matrix_file: str | None, list_only: bool,

@@ -76,6 +76,8 @@ NUMBER_FLAGS = [
     ("prune", "--older-than", "3 days"),
     ("e2e", "--test-timeout", "forever"), ("e2e", "--test-timeout", "-5"), ("e2e", "--ready-timeout", "x"),
     ("bench", "--hosts", "lots"), ("bench", "--runs", "0"), ("bench", "--log-mb", "big"),
+    ("bench", "--flows", "some"), ("bench", "--flows", "-1"), ("bench", "--flow-runs", "0"),
+    ("bench", "--flow-concurrency", "many"),
 ]
 
 

@@ -78,6 +78,8 @@ class LevelRecord:
     flows: list[FlowRecord] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # route -> ms
     cancelled: int = 0  # flows begun but cut short (--abort-on-failure, blocked)
+    seconds: float = 0.0  # wall time of the level: its client opened to its last worker's end
+    cpu_seconds: float = 0.0  # this process's user+sys CPU in that time (the client's own cost)
 
     def record(self, route: str, ms: float) -> None:
         self.samples[route].append(ms)

@@ -37,6 +37,7 @@ def _level(level: LevelRecord, strict: bool) -> dict[str, Any]:
     passed = sum(f.passed(strict) for f in level.flows)
     return {"concurrency": level.concurrency, "rounds": level.rounds,
             "flows": {"passed": passed, "failed": len(level.flows) - passed, "cancelled": level.cancelled},
+            "seconds": round(level.seconds, 3), "cpu_seconds": round(level.cpu_seconds, 3),
             "latency_ms": summary(level.all_samples()),
             "endpoints": {route: summary(samples) for route, samples in sorted(level.samples.items())}}
 
@@ -68,11 +69,13 @@ def markdown(data: dict[str, Any], verdict: str, exit_code: int) -> str:
 
 def _levels_table(data: dict[str, Any]) -> list[str]:
     rows = ["## Levels", "", "| concurrency | rounds | flows passed | flows failed | requests | p50 | p95 | p99 | "
-            "max |", "|---|---|---|---|---|---|---|---|---|"]
+            "max | seconds | requests/s |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for lv in data["levels"]:
         lat = lv["latency_ms"]
+        rate = f"{lat['count'] / lv['seconds']:.1f}" if lv.get("seconds") else "-"
         rows.append(f"| {lv['concurrency']} | {lv['rounds']} | {lv['flows']['passed']} | {lv['flows']['failed']} | "
-                    f"{lat['count']} | {lat['p50']} | {lat['p95']} | {lat['p99']} | {lat['max']} |")
+                    f"{lat['count']} | {lat['p50']} | {lat['p95']} | {lat['p99']} | {lat['max']} | "
+                    f"{lv.get('seconds', '-')} | {rate} |")
     c = data["checkpoints"]
     totals = (f"Checkpoints: {c['found']} found, {c['missing']} missing, {c['known_gap']} known gap, {c['fixed']} "
               f"fixed. Wrong recipients: {data['wrong_recipient']}. Rate limited (429): {data['rate_limited']} "

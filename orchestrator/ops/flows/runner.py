@@ -51,6 +51,7 @@ async def ramp(flow: Flow, settings: Settings, *, transport: httpx.AsyncBaseTran
         level = LevelRecord(concurrency, settings.rounds)
         record.levels.append(level)
         pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        started, cpu = time.perf_counter(), time.process_time()
         async with httpx.AsyncClient(base_url=settings.base_url, trust_env=False, limits=pool, transport=transport,
                                      timeout=flow.limits.request_timeout) as client:
             http = Http(client, level, record, deadline, flow.limits)
@@ -64,6 +65,7 @@ async def ramp(flow: Flow, settings: Settings, *, transport: httpx.AsyncBaseTran
                                   "before a verdict")
             except AbortRun as exc:
                 record.aborted = str(exc)
+        level.seconds, level.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         passed = sum(f.passed(settings.strict) for f in level.flows)
         progress(f"concurrency {concurrency}: {passed}/{len(level.flows)} flow(s) passed")
         if record.blocked or record.aborted:

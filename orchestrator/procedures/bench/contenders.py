@@ -1,5 +1,6 @@
 """What the benchmark runs: the same checks through shakedown, one batched plain `ssh`, and ansible-playbook;
-per-command overhead through the host API and OpenSSH ControlMaster; the redactor; CLI start-up.
+per-command overhead through the host API and OpenSSH ControlMaster; the redactor; CLI start-up; the marketplace
+flow through `invoke flow` and through Locust (locust_marketplace.py).
 
 Every contender targets the same lab hosts on loopback with the same key and known_hosts.
 """
@@ -16,8 +17,16 @@ from orchestrator.host.shellcmd import load
 from orchestrator.lab import spec
 from orchestrator.paths import ROOT
 
-BENCH_DIR = ROOT / ".bench"  # benchmark-only tools (ansible's venv), git-ignored
+BENCH_DIR = ROOT / ".bench"  # benchmark-only tools (ansible's and Locust's venvs), git-ignored
 ANSIBLE_VENV = BENCH_DIR / "ansible-venv"
+LOCUST_VENV = BENCH_DIR / "locust-venv"
+LOCUST_SPEC = "locust>=2.20,<3"
+LOCUSTFILE = Path(__file__).resolve().with_name("locust_marketplace.py")
+# Locust's user classes (locust_marketplace.py): its fast client (geventhttpclient) and its default (requests).
+LOCUST_USERS = {"Locust FastHttpUser": "FastMarketplaceUser", "Locust HttpUser": "MarketplaceUser"}
+# Every Locust user starts at once (1000 a second), as every `invoke flow` worker of a level does: a spawn rate of
+# N a second would start them over a whole second, idling the first part of a short level.
+LOCUST_SPAWN_RATE = 1000
 SSH_OPTS = ["-F", "/dev/null", "-i", str(spec.CLIENT_KEY), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
             "-o", f"UserKnownHostsFile={spec.KNOWN_HOSTS}", "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"]
 
@@ -235,3 +244,33 @@ def make_log(path: Path, megabytes: int, secrets: dict[str, str]) -> None:
 
 def redactor_run(path: Path, secrets: dict[str, str]) -> list[str]:
     return [sys.executable, "-c", REDACT_RUN, str(path), *(f"{k}={v}" for k, v in secrets.items())]
+
+
+# -- the marketplace flow: `invoke flow` against Locust, the same request mix ----------------------------------
+def flow_run(concurrency: int, rounds: int) -> list[str]:
+    """`invoke flow` as a user runs it: the lab's dev target (its marketplace, the admin from its secrets file)."""
+    return [sys.executable, "-m", "invoke", "flow", "--flow", "marketplace", "--host", "dev", "--mode", "live",
+            "--concurrency", str(concurrency), "--rounds", str(rounds), "--json"]
+
+
+def ensure_locust() -> Path:
+    """locust from PyPI in .bench/locust-venv (installed once); returns its path."""
+    exe = LOCUST_VENV / "bin" / "locust"
+    if not exe.exists():
+        BENCH_DIR.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, "-m", "venv", str(LOCUST_VENV)], check=True, timeout=300)
+        subprocess.run([str(LOCUST_VENV / "bin" / "pip"), "install", "-q", LOCUST_SPEC], check=True, timeout=900)
+    return exe
+
+
+def locust(exe: Path, user_class: str, concurrency: int, rounds: int, out: Path, admin: tuple[str, str]
+           ) -> tuple[list[str], dict[str, str]]:
+    """Locust headless, `concurrency` users of `user_class` each running `rounds` flows, then quitting; its CSV
+    stats at `out`_stats.csv, the locustfile's own figures (load seconds, CPU, requests, flows) in `out`.json.
+    The admin's login goes by environment, as `invoke flow` reads it from a file: never on a command line."""
+    argv = [str(exe), "-f", str(LOCUSTFILE), "--headless", "-u", str(concurrency), "-r", str(LOCUST_SPAWN_RATE),
+            "--run-time", "900s", "--stop-timeout", "5", "--host", spec.MARKETPLACE_URL, "--csv", str(out),
+            "--only-summary", "--loglevel", "WARNING", "--exit-code-on-error", "0", user_class]
+    env = {"ADMIN_EMAIL": admin[0], "ADMIN_PASSWORD": admin[1], "SHAKEDOWN_FLOW_ROUNDS": str(rounds),
+           "SHAKEDOWN_LOCUST_RESULT": f"{out}.json", "NO_PROXY": "*", "no_proxy": "*"}
+    return argv, env

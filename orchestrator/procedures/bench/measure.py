@@ -1,4 +1,5 @@
-"""Timing whole processes: wall time and the peak memory (max RSS) of each, from the kernel's rusage."""
+"""Timing whole processes: wall time, CPU time (user + sys) and the peak memory (max RSS) of each, from the
+kernel's rusage."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Sample:
     max_rss_kb: int  # of the process itself (its children report their own)
     exit_code: int
     output: str = ""  # stdout, for measurements that print their own figures
+    cpu_seconds: float = 0.0  # user + sys of the process and the children it waited for (wait4's rusage)
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
@@ -36,7 +38,8 @@ class BenchError(RuntimeError):
 
 def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
         timeout: float = 300, check: bool = True) -> Sample:
-    """Run argv to completion; wall time from spawn to exit, max RSS from this child's own rusage (wait4)."""
+    """Run argv to completion; wall time from spawn to exit, CPU and max RSS from this child's own rusage (wait4).
+    Under GNU time the rusage is time's, which includes the command it waited for (and time's own ~1 ms)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r") as rss_file:
         # GNU time forks the command from its own tiny process: the kernel's max RSS of a child also
@@ -60,7 +63,7 @@ def run(argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] 
         stderr = err.read().decode("utf-8", "replace")
     if check and proc.returncode != 0:
         raise BenchError(f"{' '.join(argv[:5])} … exited {proc.returncode}: {(stderr or stdout).strip()[-400:]}")
-    return Sample(seconds, rss, proc.returncode, stdout)
+    return Sample(seconds, rss, proc.returncode, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def _rss_from(path: str) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator.procedures.bench.flows import OURS, ratio
+
 
 def markdown(data: dict[str, Any]) -> str:
     m = data["machine"]
     lines = [f"## shakedown bench, {data['date']}", "",
              f"Machine: {m['system']}, {m['machine']}, {m['cpus']} CPUs, Python {m['python']}; "
-             f"{data['versions']['openssh']}; ansible: {data['versions']['ansible']}. "
+             f"{data['versions']['openssh']}; ansible: {data['versions']['ansible']}; "
+             f"locust: {data['versions'].get('locust', 'not installed')}. "
              f"{data['options']['runs']} runs each after a warm-up, interleaved.", ""]
     for group in data["groups"]:
         fmt = _seconds if group["metric"] == "wall" else _figure
@@ -28,8 +31,39 @@ def markdown(data: dict[str, Any]) -> str:
         lines += [f"| {name} | {_cell(note)} | | | | |" + (" |" if trips else "")
                   for name, note in group["notes"].items()]
         lines.append("")
+    if data.get("flows"):
+        lines += flows_table(data["flows"])
     lines += ["### Goals", ""] + [f"- {g}" for g in goals(data)] + [""]
     return "\n".join(lines)
+
+
+def flows_table(flows: dict[str, Any]) -> list[str]:
+    """Per level, each contender's median run: requests/s (and its ratio to ours), client CPU per request in the
+    load phase and in the whole process, latency percentiles (ours exact, Locust's rounded)."""
+    lines = [f"### {flows['title']}", "",
+             f"Target {flows['target']}; {flows['flows_per_level']} flows per level (each of N users runs "
+             f"ceil({flows['flows_per_level']}/N) flows, each with fresh actors); {flows['runs']} run(s) each, "
+             "interleaved, after a warm-up; the run with the median requests/s shown. CPU is the client process's "
+             "user + sys per request: in the load phase, and for the whole process (start-up included). "
+             f"Percentiles in ms: shakedown {flows['percentiles'][OURS]}; Locust {flows['percentiles']['Locust']}.",
+             "", "| concurrency | contender | flows passed | requests | req/s | vs shakedown | CPU/request (load) "
+             "| CPU/request (process) | p50 | p95 | p99 | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    ours = {r["concurrency"]: r["median"]["requests_per_second"] for r in flows["results"] if r["contender"] == OURS}
+    for r in flows["results"]:
+        m, base = r["median"], ours.get(r["concurrency"])
+        passed = f"{m['flows_passed']}/{m['flows_passed'] + m['flows_failed']}"
+        versus = f"{m['requests_per_second'] / base:.2f}x" if base else "-"
+        lines.append(f"| {r['concurrency']} | {r['contender']} | {passed} | {m['requests']} | "
+                     f"{m['requests_per_second']:.0f} | {versus} | "
+                     f"{m['load_cpu_ms_per_request']:.2f} ms | {m['process_cpu_ms_per_request']:.2f} ms | "
+                     f"{_ms(m['p50'])} | {_ms(m['p95'])} | {_ms(m['p99'])} | {m['max_rss_mb']:.0f} MB |")
+    lines += [f"| - | {name} | {_cell(note)} | | | | | | | | | |" for name, note in flows["notes"].items()]
+    return [*lines, ""]
+
+
+def _ms(value: float) -> str:
+    return f"{value:g}"
 
 
 def goals(data: dict[str, Any]) -> list[str]:
@@ -62,7 +96,20 @@ def goals(data: dict[str, Any]) -> list[str]:
     crash = _med(_find(data, "e2e:"), "e2e feature-crash-loop")
     out.append(_goal("e2e of a crash-looping branch: RED within 15 s of the deploy finishing", crash,
                      lambda r: r <= 15, "{:.1f} s"))
+    if data.get("flows"):
+        out.append(_flows_goal(data["flows"]))
     return out
+
+
+def _flows_goal(flows: dict[str, Any]) -> str:
+    """At the highest level measured (32 by default): at least the fastest Locust client's requests/s."""
+    top = max(flows["concurrency"])
+    text = f"flows at concurrency {top}: at least Locust's requests/s (its faster client)"
+    found = ratio(flows["results"], top)
+    if found is None:
+        return _goal(text, None, None, "")
+    value, best, ours, theirs = found
+    return _goal(text, value, lambda r: r >= 1.0, f"{{:.2f}}x ({ours:.0f} vs {theirs:.0f} req/s, {best})")
 
 
 def _cell(text: str) -> str:

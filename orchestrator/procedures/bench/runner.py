@@ -3,6 +3,9 @@
 Absolute times on a shared 2-core machine are noise; ratios measured in the same run are not. Every
 measurement is a whole process, warmed up once, then run R times interleaved (A B C A B C …), and
 reported as min / median / max with the peak memory of each process.
+
+The flows table (flows.py) is the one exception to the shape: `invoke flow` against Locust on the lab
+marketplace, judged by requests per second and client CPU per request at each concurrency.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from orchestrator import __version__, lab
 from orchestrator.lab import fleet
 from orchestrator.procedures.bench import contenders as c
-from orchestrator.procedures.bench import render
+from orchestrator.procedures.bench import flows, render
 from orchestrator.procedures.bench.measure import BenchError, Sample, run, summary
 from orchestrator.run import rundir
 from orchestrator.run.task import Run
@@ -36,6 +39,13 @@ class BenchOptions:
     out: str | None = None
     log_mb: int = 100
     commands: int = 100
+    flows: int = 64  # marketplace flows per concurrency level and contender (0: no flows table)
+    flow_concurrency: list[int] = field(default_factory=lambda: [1, 8, 32])
+    flow_runs: int = 3  # runs of each contender at each level (interleaved)
+    only: list[str] = field(default_factory=list)  # GROUPS names (empty: all)
+
+
+GROUPS = ("check", "fan-out", "per-command", "redactor", "startup", "e2e", "link", "flows")
 
 
 @dataclass
@@ -66,19 +76,24 @@ def run_bench(run_: Run, opts: BenchOptions) -> int:
     echo: Echo = run_.echo
     started = time.time()
     lab.up(echo=lambda line: None)
-    fleet.up(opts.hosts, echo=lambda line: None)
+    if not opts.only or {"fan-out", "per-command"} & set(opts.only):
+        fleet.up(opts.hosts, echo=lambda line: None)
     work = Path(tempfile.mkdtemp(prefix="shakedown-bench-"))
     fleet_inv = fleet.inventory(opts.hosts, work / "fleet.yml")
-    groups = [
-        _check_group(opts, work, echo),
-        _fanout_group(opts, fleet_inv, work, echo),
-        _per_command_group(opts, fleet_inv, work, echo),
-        _redactor_group(opts, work, echo),
-        _startup_group(opts, echo),
-        _verdict_group(opts, echo),
-        _check_group(opts, work, echo, c.DEV_WAN, "check over the link (dev through a 40 ms RTT relay, whole process)"),
-    ]
-    data = _data(opts, groups, started)
+    chosen: dict[str, Callable[[], Group]] = {
+        "check": lambda: _check_group(opts, work, echo),
+        "fan-out": lambda: _fanout_group(opts, fleet_inv, work, echo),
+        "per-command": lambda: _per_command_group(opts, fleet_inv, work, echo),
+        "redactor": lambda: _redactor_group(opts, work, echo),
+        "startup": lambda: _startup_group(opts, echo),
+        "e2e": lambda: _verdict_group(opts, echo),
+        "link": lambda: _check_group(opts, work, echo, c.DEV_WAN,
+                                     "check over the link (dev through a 40 ms RTT relay, whole process)"),
+    }
+    groups = [measure() for name, measure in chosen.items() if not opts.only or name in opts.only]
+    table = flows.measure(flows.FlowBench(opts.flows, opts.flow_concurrency, opts.flow_runs), work / "flows", echo) \
+        if opts.flows and (not opts.only or "flows" in opts.only) else None
+    data = _data(opts, groups, started) | ({"flows": table} if table else {})
     md = render.markdown(data)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     out_path = Path(opts.out) if opts.out else rundir.artifacts_root() / f"bench-{stamp}.json"
@@ -210,8 +225,11 @@ def _data(opts: BenchOptions, groups: list[Group], started: float) -> dict[str, 
         "machine": {"node": platform.node(), "system": platform.platform(), "machine": platform.machine(),
                     "cpus": _cpus(), "python": platform.python_version()},
         "versions": {"shakedown": __version__, "openssh": _version(["ssh", "-V"]),
-                     "ansible": _version([str(c.ANSIBLE_VENV / "bin" / "ansible-playbook"), "--version"])},
-        "options": {"hosts": opts.hosts, "runs": opts.runs, "log_mb": opts.log_mb, "commands": opts.commands},
+                     "ansible": _version([str(c.ANSIBLE_VENV / "bin" / "ansible-playbook"), "--version"]),
+                     "locust": _version([str(c.LOCUST_VENV / "bin" / "locust"), "--version"])},
+        "options": {"hosts": opts.hosts, "runs": opts.runs, "log_mb": opts.log_mb, "commands": opts.commands,
+                    "flows": opts.flows, "flow_concurrency": opts.flow_concurrency, "flow_runs": opts.flow_runs,
+                    "only": opts.only or list(GROUPS)},
         "groups": [{"title": g.title, "metric": g.metric, "stats": g.stats(), "notes": g.notes,
                     "round_trips": g.round_trips,
                     "samples": {n: [s.public() | ({"value": float(s.output.split()[0])} if g.metric != "wall" else {})

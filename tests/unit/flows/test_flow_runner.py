@@ -42,6 +42,7 @@ def test_a_clean_run_passes_every_flow_and_reports_the_known_gaps_fixed():
     assert level["flows"] == {"passed": 2, "failed": 0, "cancelled": 0}
     assert level["endpoints"]["POST /api/requests/{request_id}/offers"]["count"] == 2
     assert level["latency_ms"]["count"] == sum(e["count"] for e in level["endpoints"].values())
+    assert level["seconds"] > 0 and level["cpu_seconds"] >= 0  # what `invoke bench` rates the client by
     assert all(f["ids"]["request_id"].startswith("req_") and f["ids"]["offer_id"].startswith("off_")
                for f in data["flows"])
     assert run_result("dev", FLOW, record).exit_code == 0
