@@ -1,5 +1,6 @@
 """The concurrency ramp: for each level, that many workers each run `rounds` flows with their own fresh actors, in
-parallel, over one httpx AsyncClient (one connection pool, trust_env=False) per level; levels one after another.
+parallel, each worker over its own httpx AsyncClient (one keep-alive connection, trust_env=False); levels one
+after another.
 
 A blocked target (unreachable, rate-limited out, the deadline passed) or --abort-on-failure cancels the level's
 other workers and ends the run with what was recorded so far; Ctrl-C cancels them the same way (asyncio.run).
@@ -50,21 +51,18 @@ async def ramp(flow: Flow, settings: Settings, *, transport: httpx.AsyncBaseTran
     for concurrency in settings.concurrency:
         level = LevelRecord(concurrency, settings.rounds)
         record.levels.append(level)
-        pool = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         started, cpu = time.perf_counter(), time.process_time()
-        async with httpx.AsyncClient(base_url=settings.base_url, trust_env=False, limits=pool, transport=transport,
-                                     timeout=flow.limits.request_timeout) as client:
-            http = Http(client, level, record, deadline, flow.limits)
-            try:
-                async with asyncio.timeout_at(asyncio.get_running_loop().time() + deadline - time.monotonic()):
-                    await _level(flow, settings, http, level, progress)
-            except TargetBlocked as exc:
-                record.blocked = str(exc)
-            except TimeoutError:
-                record.blocked = (f"the run's deadline ({settings.deadline:g}s) passed at concurrency {concurrency} "
-                                  "before a verdict")
-            except AbortRun as exc:
-                record.aborted = str(exc)
+        try:
+            async with asyncio.timeout_at(asyncio.get_running_loop().time() + deadline - time.monotonic()):
+                await _level(flow, settings, _clients(flow, settings, level, record, deadline, transport),
+                             level, progress)
+        except TargetBlocked as exc:
+            record.blocked = str(exc)
+        except TimeoutError:
+            record.blocked = (f"the run's deadline ({settings.deadline:g}s) passed at concurrency {concurrency} "
+                              "before a verdict")
+        except AbortRun as exc:
+            record.aborted = str(exc)
         level.seconds, level.cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
         passed = sum(f.passed(settings.strict) for f in level.flows)
         progress(f"concurrency {concurrency}: {passed}/{len(level.flows)} flow(s) passed")
@@ -73,8 +71,21 @@ async def ramp(flow: Flow, settings: Settings, *, transport: httpx.AsyncBaseTran
     return record
 
 
-async def _level(flow: Flow, settings: Settings, http: Http, level: LevelRecord, progress: Progress) -> None:
-    workers = [asyncio.create_task(_worker(flow, settings, http, level, w, progress))
+def _clients(flow: Flow, settings: Settings, level: LevelRecord, record: RunRecord, deadline: float,
+             transport: httpx.AsyncBaseTransport | None) -> Callable[[], Http]:
+    """Each worker its own AsyncClient with one keep-alive connection, as a real user has: one pool shared by
+    every worker makes httpcore scan all its connections for every waiting request (quadratic in the workers)."""
+    def make() -> Http:
+        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        client = httpx.AsyncClient(base_url=settings.base_url, trust_env=False, limits=one, transport=transport,
+                                   timeout=flow.limits.request_timeout)
+        return Http(client, level, record, deadline, flow.limits)
+    return make
+
+
+async def _level(flow: Flow, settings: Settings, clients: Callable[[], Http], level: LevelRecord,
+                 progress: Progress) -> None:
+    workers = [asyncio.create_task(_worker(flow, settings, clients, level, w, progress))
                for w in range(1, level.concurrency + 1)]
     done, pending = await asyncio.wait(workers, return_when=asyncio.FIRST_EXCEPTION)
     for task in pending:
@@ -85,7 +96,14 @@ async def _level(flow: Flow, settings: Settings, http: Http, level: LevelRecord,
             raise task.exception()  # type: ignore[misc]
 
 
-async def _worker(flow: Flow, settings: Settings, http: Http, level: LevelRecord, worker: int,
+async def _worker(flow: Flow, settings: Settings, clients: Callable[[], Http], level: LevelRecord, worker: int,
+                  progress: Progress) -> None:
+    http = clients()
+    async with http.client:
+        await _rounds(flow, settings, http, level, worker, progress)
+
+
+async def _rounds(flow: Flow, settings: Settings, http: Http, level: LevelRecord, worker: int,
                   progress: Progress) -> None:
     for round_ in range(1, settings.rounds + 1):
         flow_record = FlowRecord(level.concurrency, worker, round_)
