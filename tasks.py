@@ -204,6 +204,26 @@ def flow(c, flow=None, host="dev", inventory=None, base_url=None, concurrency="1
                    as_json=json))
 
 
+@task(help={"host": "The host each canary's e2e borrows (exactly one; default dev).",
+            "inventory": COMMON_HELP["inventory"], "json": COMMON_HELP["json"],
+            "file": "The canary file (default playbooks/canaries.yml).",
+            "canary": "Only these canaries (comma list, or the flag repeated).",
+            "tamper": "After the clean runs, prove every assertion that held fails on a report with its check "
+                      "flipped; one that still holds is toothless (exit 1)."},
+      iterable=["canary"], auto_shortflags=False)
+def canaries(c, host="dev", inventory=None, file=None, canary=None, tamper=False, json=False):
+    """Pinned branches with expected verdicts (playbooks/canaries.yml): each the real `invoke e2e`, judged by its
+    exit code and assertions over its report, with a clean teardown and no leak.
+
+    Exit codes: 0 every canary met, 1 a canary not met (or a toothless assertion under --tamper), 2 bad canary
+    file (file:line) or a branch that moved from its pinned commit, 3 infrastructure (an e2e with no verdict).
+    """
+    from orchestrator.cli import run_canaries
+
+    _exit(run_canaries(host=host, inventory_path=inventory, canaries_file=file, canary=canary, tamper=tamper,
+                       as_json=json))
+
+
 @task(help={"list": "Print every host, group and host's merged variables (ansible-inventory --list's JSON).",
             "inventory": COMMON_HELP["inventory"],
             "host": "Only the hosts this Ansible host pattern selects (like ansible-inventory --limit)."},
@@ -249,4 +269,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, bench, inventory, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, canaries, bench, inventory, lab)

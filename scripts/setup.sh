@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(openssh-server openssh-client docker.io docker-compose busybox-static git curl procps python3-venv time)
+PACKAGES=(openssh-server openssh-client docker.io docker-compose busybox-static git curl procps python3-venv time chromium)
 missing=()
 for cmd in /usr/sbin/sshd ssh ssh-keygen dockerd docker-compose busybox git curl pgrep /usr/bin/time; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")

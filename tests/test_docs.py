@@ -50,3 +50,15 @@ def test_the_flow_example_is_a_valid_flow(tmp_path):
     (tmp_path / "flow.yml").write_text(example)
     flow = loader.load(tmp_path / "flow.yml")
     assert set(flow.modes) == {"live", "record"} and "accepted-related-id" in flow.known_gaps
+
+
+def test_the_canary_example_is_a_valid_canary_file_pinned_like_the_suite(tmp_path):
+    from orchestrator.ops.canaries import model
+
+    section = README.split("### `invoke canaries`", 1)[1].split("\n### ", 1)[0]
+    example = re.findall(r"```yaml\n(.*?)\n```", section, re.S)[0]
+    (tmp_path / "canaries.yml").write_text(example)
+    canaries = model.load(tmp_path / "canaries.yml").canaries
+    pinned = {c.branch: c.commit for c in model.load().canaries}
+    assert all(c.commit == pinned[c.branch] for c in canaries), "the README's example pins other commits than the suite"
+    assert [len(c.assertions) for c in canaries] == [3, 1] and canaries[0].flags == ["--ready-timeout", "8"]

@@ -176,3 +176,11 @@ def run_lab(action: str, *, purge: bool = False, as_json: bool = False) -> int:
     from orchestrator.procedures import labtask
 
     return guard(f"lab.{action}", as_json, lambda run: labtask.run(run, action, purge=purge))
+
+
+def run_canaries(*, host: str, inventory_path: str | None, canaries_file: str | None, canary: Any, tamper: bool,
+                 as_json: bool) -> int:
+    from orchestrator.procedures.canaries import CanaryOptions, canaries_task
+
+    return guard("canaries", as_json, lambda run: canaries_task(run, CanaryOptions(
+        host, inventory_path, canaries_file, _names("--canary", canary), tamper)))

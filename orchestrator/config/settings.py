@@ -352,7 +352,40 @@ FLOW_VARS: dict[str, Var] = {
                            "flow: environment variables that may provide those credentials instead of the file."),
 }
 
-KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS, **VERIFY_VARS, **FLOW_VARS}
+BROWSER_PROBE_KEYS = {"name", "url", "expect_text", "selector", "timeout"}
+
+
+def browser_probe_problems(probe: Any) -> list[str]:
+    """What is wrong with one browser_probes entry (shared by the inventory loader and the module)."""
+    if not isinstance(probe, dict):
+        return [f"browser probe must be a mapping, got {probe!r}"]
+    problems = [f"unknown browser probe key {k!r} (allowed: {', '.join(sorted(BROWSER_PROBE_KEYS))})"
+                for k in probe if k not in BROWSER_PROBE_KEYS]
+    if not _is_str(probe.get("name")) or not re.fullmatch(r"[A-Za-z0-9._ -]+", str(probe.get("name"))):
+        problems.append(f"browser probe name must be letters, digits, ' ._-' (it names the screenshot), "
+                        f"got {probe.get('name')!r}")
+    if not _is_http_url(probe.get("url")):
+        problems.append(f"browser probe url must be an http(s) URL, got {probe.get('url')!r}")
+    if not (_is_str(probe.get("expect_text")) or _is_str(probe.get("selector"))):
+        problems.append("a browser probe needs expect_text or selector (what proves the page rendered)")
+    if "timeout" in probe and not _is_positive(probe["timeout"]):
+        problems.append(f"browser probe timeout must be a positive number, got {probe['timeout']!r}")
+    return problems
+
+
+BROWSER_VARS: dict[str, Var] = {
+    "browser_probes": Var("list of browser probes", lambda v: isinstance(v, list) and not any(
+                          browser_probe_problems(p) for p in v), [],
+                          "check: pages loaded in headless Chromium on this machine: {name, url, expect_text, "
+                          "selector, timeout (20 s)}; a screenshot of each goes into the run directory.",
+                          explain=lambda v: [p for x in v for p in browser_probe_problems(x)]
+                          if isinstance(v, list) else []),
+    "browser_chromium": Var("string", _is_str, "chromium",
+                            "check: the Chromium executable browser_probes run (a name on PATH or a path); "
+                            "missing: the probes are SKIPPED with the reason."),
+}
+
+KNOWN_VARS = {**CONNECTION_VARS, **TOOL_VARS, **E2E_VARS, **VERIFY_VARS, **FLOW_VARS, **BROWSER_VARS}
 
 
 def default(name: str) -> Any:

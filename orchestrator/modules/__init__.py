@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.modules.base import Check, Deadline, Module, Outcome, Param, TaskContext
+from orchestrator.modules.browser import BrowserProbesModule
 from orchestrator.modules.core import AssertModule, FailModule, SetFactModule, ShellModule
 from orchestrator.modules.docker import ContainersModule, DockerEngineModule
 from orchestrator.modules.e2e import MODULES_E2E
@@ -16,8 +17,8 @@ from orchestrator.modules.web import HttpProbesModule
 MODULES: dict[str, Module] = {
     m.name: m()
     for m in (PingModule, ShellModule, AssertModule, FailModule, SetFactModule, ReadFileModule, DiskModule,
-              DockerEngineModule, ContainersModule, HttpProbesModule, PruneStatusModule, *MODULES_PRUNE,
-              *MODULES_TRIAGE, *MODULES_E2E, *MODULES_VERIFY, *MODULES_MATRIX)
+              DockerEngineModule, ContainersModule, HttpProbesModule, BrowserProbesModule, PruneStatusModule,
+              *MODULES_PRUNE, *MODULES_TRIAGE, *MODULES_E2E, *MODULES_VERIFY, *MODULES_MATRIX)
 }
 
 __all__ = ["MODULES", "Check", "Deadline", "Module", "Outcome", "Param", "TaskContext"]

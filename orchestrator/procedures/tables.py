@@ -163,3 +163,25 @@ def flow_checkpoints(data: dict[str, Any]) -> Table:
 
 def _red(n: int) -> str:
     return f"[bold red]{n}[/]" if n else "0"
+
+
+def canaries(data: dict[str, Any]) -> Table:
+    """canaries: each canary's expected and actual verdict, every assertion (and its teeth under --tamper),
+    the clean-teardown and no-leak flags, and its time."""
+    mode = " --tamper" if data.get("tamper") else ""
+    t = Table(title=f"canaries {shown(data['file'])}{mode}", title_justify="left", show_lines=True)
+    for col in ("canary", "expected", "got", "assertions", "teardown", "leak", "seconds", "met"):
+        t.add_column(col, overflow="fold")
+    for c in data["canaries"]:
+        rows = []
+        for a in c["assertions"]:
+            mark = "[green]✓[/]" if a["ok"] else "[bold red]✗[/]"
+            teeth = {"bites": " [green](bites)[/]", "toothless": " [bold red](TOOTHLESS)[/]"}.get(a["teeth"] or "", "")
+            detail = "" if a["ok"] else f" [dim]— {shown(a['seen'])}[/]"
+            rows.append(f"{mark} {shown(a['assertion'])}{teeth}{detail}")
+        got_style = "green" if c["got"] == c["expected"] else "bold red"
+        t.add_row(shown(c["name"]), c["expected"], f"[{got_style}]{shown(c['got'])}[/]", "\n".join(rows),
+                  "[green]clean[/]" if c["teardown_clean"] else "[bold red]CHANGED[/]",
+                  "[green]none[/]" if c["no_leak"] else "[bold red]LEAK[/]", f"{c['seconds']:.1f}",
+                  "[green]MET[/]" if c["met"] else "[bold red]NOT MET[/]")
+    return t

@@ -202,6 +202,12 @@ def write_text(path: Path, text: str) -> None:
     _write(path, text)
 
 
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a binary file of the run directory (a screenshot): it cannot be redacted, the leak sweep covers it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
 def append_text(path: Path, text: str) -> None:
     """Append streamed text that the caller's streaming redactor has already passed (a test log)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ import pytest
 from orchestrator.host import batch
 from orchestrator.modules import docker, system, web
 from orchestrator.ops import secretfiles
+from orchestrator.ops.canaries import refs as canary_refs
 from orchestrator.ops.e2e import baseline, deploy, journal, lease, preflight, testrun
 from orchestrator.ops.matrix import applied, stackop
 from orchestrator.ops.parsers import df, docker_inspect
@@ -96,6 +97,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "disk": lambda text: system.disk_checks(text, limit=90),
     "http_probes": lambda text: web.parse_answers(text, "--shakedown-5f0c2a9e7d41b3c8--", 3),
     "secretfiles": secretfiles.parse,
+    "refs": canary_refs.parse,
     "batch": lambda text: batch.parse(text, "--shakedown-batch-0123456789abcdef--", 4),
     # A made-up token (the fixture's scanner log and untracked .env.prod hold it; the lab's real one never).
     "matrix_apply": lambda text: {**applied.parse(text).public(), "output": applied.parse(text).output},
