@@ -99,7 +99,7 @@ def build(spec: HostSpec, hops: int = 0) -> fabric.Connection:
         if hops >= MAX_HOPS:
             raise BadInput(f"{spec.name}: ProxyJump {proxy!r}: more than {MAX_HOPS} jump hosts (a loop in ssh config?)")
         gateway = build(jump_spec(spec, proxy, args), hops + 1)
-        _SPECS[gateway] = jump_spec(spec, proxy, args)
+        _remember(gateway, jump_spec(spec, proxy, args))
         conn.gateway = gateway
     _verify_host_keys(conn.client, spec, args)
     return conn
@@ -165,7 +165,7 @@ def _open_gateway(gateway: fabric.Connection) -> None:
     """Open the jump host (and its own jump host first), verified and bounded like any target."""
     if gateway.gateway:
         _open_gateway(gateway.gateway)
-    _open_checked(gateway, _SPECS[gateway])
+    _open_checked(gateway, _SPECS[id(gateway)])
 
 
 def _open_checked(conn: fabric.Connection, spec: HostSpec) -> None:
@@ -234,8 +234,15 @@ class Liveness:
         return answered.wait(within)
 
 
-# The jump host's spec of each gateway Connection build() made (for its errors and host-key policy).
-_SPECS: weakref.WeakKeyDictionary[fabric.Connection, HostSpec] = weakref.WeakKeyDictionary()
+# The jump host's spec of each gateway Connection build() made (for its errors and host-key policy), by the
+# object's identity: Fabric's Connection compares equal by (host, user, port), so a WeakKeyDictionary kept an
+# older equal Connection as the key and lost the entry when that one was collected.
+_SPECS: dict[int, HostSpec] = {}
+
+
+def _remember(gateway: fabric.Connection, spec: HostSpec) -> None:
+    _SPECS[id(gateway)] = spec
+    weakref.finalize(gateway, _SPECS.pop, id(gateway), None)
 MAX_HOPS = 3
 
 # A transport's watcher, to say why a connection was lost (a silent peer), and gone with its transport.

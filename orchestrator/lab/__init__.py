@@ -13,6 +13,8 @@ whenever a test left it otherwise; also while an e2e borrows dev (then seeded fr
 The lab's marketplace is a small API server (marketplace_server.py, controlled through marketplace.py) on
 127.0.0.1:18110 for `invoke flow`: up() starts it (or restarts it when dead or running other code) and resets its
 config (every known defect off, no rate limit); it borrows nothing of dev's, so an e2e changes nothing here.
+The lab's bastion (bastion.py) is a jump host in front of dev's sshd (inventory host dev-via-bastion): up() starts
+its sshd and logs in to dev through it; down() stops it by its pid.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import (
+    bastion,
     borrow,
     ci,
     dockerd,
@@ -42,7 +45,7 @@ from . import (
 )
 from .errors import EXIT_BAD_INPUT, EXIT_INFRA, LabError
 from .proc import exclusive, run, tcp_open
-from .spec import CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, LINK, RUN_DIR, STATE_DIR, LabHost
+from .spec import BASTION, CLIENT_KEY, DEV, HOSTS, KNOWN_HOSTS, LAB_DIR, LINK, RUN_DIR, STATE_DIR, LabHost
 
 __all__ = ["LabError", "down", "status", "up"]
 
@@ -75,6 +78,7 @@ def _up(echo: Echo) -> None:
         keys.ensure_authorized_keys(host, client_pub)
     # Through the link, SSH meets the target's own sshd: the same host key, listed under the link's address.
     host_keys.append((LINK, next(key for host, key in host_keys if host == LINK.target)))
+    host_keys.append((BASTION, bastion.ensure_keys(echo)))  # the jump host in front of dev (dev-via-bastion)
     if keys.write_known_hosts(host_keys):
         echo(f"lab: wrote {KNOWN_HOSTS}")
     tar_cache: dict[str, bytes] = {}
@@ -83,6 +87,7 @@ def _up(echo: Echo) -> None:
         dockerd.ensure(host, echo)
         images.ensure_base(host, echo, tar_cache)
     link.ensure(echo)
+    bastion.ensure(echo)  # after dev's sshd: it proves the hop by logging in to dev through it
     leftovers.ensure_prune_lock(echo)  # the agent's CI state: no e2e borrows it
     leftovers.ensure(echo)
     # Read late, under the lab lock: an e2e on dev borrows its stack and peers, which only the run may touch.
@@ -146,6 +151,7 @@ def down(echo: Echo = print, purge: bool = False) -> None:
         link.stop(echo)  # its pidfile lives under RUN_DIR too
         ci.stop(echo)  # and so does the CI server's
         marketplace.stop(echo)  # and the marketplace's
+        bastion.stop(echo)  # and the bastion's sshd
         for host in HOSTS:
             sshd.stop(host, echo)
             dockerd.stop(host, echo)
@@ -156,6 +162,8 @@ def down(echo: Echo = print, purge: bool = False) -> None:
                 raise LabError("ci: CI server still running; not purging", EXIT_INFRA)
             if marketplace.pid() is not None:
                 raise LabError("marketplace: server still running; not purging", EXIT_INFRA)
+            if bastion.pid() is not None:
+                raise LabError("bastion: sshd still running; not purging", EXIT_INFRA)
             for host in HOSTS:
                 if dockerd.pid(host) is not None or sshd.pid(host) is not None:
                     raise LabError(f"{host.name}: still running; not purging", EXIT_INFRA)
@@ -185,9 +193,10 @@ def _mounts_under(path: Path) -> list[str]:
 
 
 def status() -> dict[str, Any]:
-    """The lab's hosts and whether each is up, its CI API (`ci`) and its marketplace API (`marketplace`); never
-    raises, needs no root for the sshd/dockerd part."""
-    return {"hosts": [_host_status(host) for host in HOSTS], "ci": ci.status(), "marketplace": marketplace.status()}
+    """The lab's hosts and whether each is up, its CI API (`ci`), its marketplace API (`marketplace`) and its
+    jump host (`bastion`); never raises, needs no root for the sshd/dockerd part."""
+    return {"hosts": [_host_status(host) for host in HOSTS], "ci": ci.status(), "marketplace": marketplace.status(),
+            "bastion": bastion.status()}
 
 
 def _host_status(host: LabHost) -> dict[str, Any]:

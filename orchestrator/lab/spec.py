@@ -285,3 +285,14 @@ class LabLink:
 
 # 2322 is also fleet22's port, but on 127.0.1.22: one port on two addresses, no clash.
 LINK = LabLink(name="dev-wan", listen_host="127.0.0.1", listen_port=2322, target=DEV, delay_ms=20.0)
+
+
+# The lab's bastion (bastion.py): one more sshd on loopback, for jumps only. Its own login user (no shell, no
+# session: ForceCommand /bin/false, PermitTTY no), host key (in KNOWN_HOSTS) and client key BASTION_CLIENT_KEY,
+# the only key it accepts (and one no other lab host accepts). It forwards only to dev's sshd, directly or through
+# the link (BASTION_PERMIT_OPEN). BASTION_SSH_CONFIG (an OpenSSH client config lab.up writes) gives the jump its
+# IdentityFile: inventory host dev-via-bastion names it as ssh_config_file. No docker engine: docker_group unused.
+BASTION = LabHost(name="bastion", ssh_host="127.0.0.3", ssh_port=2224, user="sd-bastion", docker_group="")
+BASTION_CLIENT_KEY = SSH_DIR / "bastion_ed25519"
+BASTION_SSH_CONFIG = SSH_DIR / "ssh_config"
+BASTION_PERMIT_OPEN = (f"{DEV.ssh_host}:{DEV.ssh_port}", f"{LINK.listen_host}:{LINK.listen_port}")

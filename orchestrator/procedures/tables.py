@@ -46,7 +46,7 @@ def findings(result: RunResult) -> Table:
 
 def lab(status: dict[str, Any]) -> Table:
     """lab.status: each host's address, engine, stack, link and whether it is up; then the lab's CI and
-    marketplace APIs."""
+    marketplace APIs and its bastion."""
     t = Table(title="shakedown lab", title_justify="left")
     for col in ("host", "ssh", "docker", "stack", "link", "up"):
         t.add_column(col)
@@ -63,6 +63,13 @@ def lab(status: dict[str, Any]) -> Table:
     if market is not None:  # and the marketplace API (`invoke flow`), with the files that drive it
         line = (f"marketplace: API {market['url']} {'[green]up[/]' if market['up'] else '[red]down[/]'}; "
                 f"admin {market['admin_credentials_file']}, config {market['config_file']}")
+        t.caption = f"{t.caption}\n{line}" if t.caption else line
+        t.caption_justify = "left"
+    jump = status.get("bastion")
+    if jump is not None:  # and the jump host in front of dev (inventory host dev-via-bastion)
+        line = (f"bastion: {jump['ssh']['user']}@{jump['ssh']['host']}:{jump['ssh']['port']} "
+                f"{'[green]up[/]' if jump['up'] else '[red]down[/]'}, forwards to {', '.join(jump['permit_open'])} "
+                f"for {jump['inventory_host']}; key {jump['ssh']['key']}")
         t.caption = f"{t.caption}\n{line}" if t.caption else line
         t.caption_justify = "left"
     return t

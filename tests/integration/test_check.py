@@ -44,7 +44,7 @@ def test_a_healthy_check_costs_at_most_two_commands_on_the_host(healthy_stack):
 def test_check_all_prints_a_green_table(healthy_stack):
     result = invoke("check", "--host", "all")
     assert result.rc == 0, result.stdout + result.stderr
-    for host in ("dev", "agent", "local", "dev-wan"):  # dev-wan: dev through the lab's link
+    for host in ("dev", "agent", "local", "dev-wan", "dev-via-bastion"):  # dev through the link, the bastion
         assert f"{host}: PASS" in result.stdout
     assert "verdict: PASS" in result.stdout
 

@@ -56,7 +56,7 @@ def lab_is_up() -> None:
 def test_status_shape(lab_is_up: None) -> None:
     result = lab.status()
     assert json.loads(json.dumps(result)) == result  # what `lab.status --json` prints
-    assert list(result) == ["hosts", "ci", "marketplace"]
+    assert list(result) == ["hosts", "ci", "marketplace", "bastion"]
     assert set(result["ci"]) == {"url", "token_file", "state_file", "log", "up", "pid", "repos"}
     assert result["ci"]["up"] is True
     dev, agent = result["hosts"]

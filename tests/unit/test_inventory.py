@@ -287,7 +287,7 @@ def test_home_is_expanded(monkeypatch, tmp_path):
 # -- the lab inventory that ships with the repo ---------------------------------------------------------
 def test_lab_inventory_hosts_and_connection_vars():
     inv = inventory.load(LAB)
-    assert set(inv.hosts) == {"dev", "agent", "local", "dev-wan"}
+    assert set(inv.hosts) == {"dev", "agent", "local", "dev-wan", "dev-via-bastion"}
     dev, agent, local = inv.hosts["dev"], inv.hosts["agent"], inv.hosts["local"]
     assert (dev.get("ansible_host"), dev.get("ansible_port"), dev.get("ansible_user")) == \
         ("127.0.0.1", 2222, "sd-dev")
@@ -320,6 +320,26 @@ def test_lab_inventory_dev_wan_is_dev_through_the_link():
     # Only its own group: `devs` (and every count of it) stays dev and local.
     assert [h.name for h in inv.select("links")] == ["dev-wan"]
     assert "dev-wan" not in {h.name for h in inv.select("devs,agents")}
+
+
+def test_lab_inventory_dev_via_bastion_is_dev_through_the_lab_bastion():
+    from orchestrator.config import sshargs
+    from orchestrator.host.sshconn import settings_of
+    from orchestrator.lab import spec
+
+    inv = inventory.load(LAB)
+    dev, jumped = inv.hosts["dev"], inv.hosts["dev-via-bastion"]
+    assert (jumped.get("ansible_host"), jumped.get("ansible_port"), jumped.get("ansible_user")) == \
+        (spec.DEV.ssh_host, spec.DEV.ssh_port, spec.DEV.user)
+    # The jump is spec.BASTION's address and user; its key comes from the ssh config lab.up writes.
+    jump = sshargs.parse_jump(settings_of(jumped).proxy_jump)
+    assert (jump.host, jump.port, jump.user) == (spec.BASTION.ssh_host, spec.BASTION.ssh_port, spec.BASTION.user)
+    assert jumped.get("ssh_config_file") == str(spec.BASTION_SSH_CONFIG)
+    assert f"{spec.DEV.ssh_host}:{spec.DEV.ssh_port}" in spec.BASTION_PERMIT_OPEN
+    differ = {name for name in dev.vars.keys() | jumped.vars.keys() if dev.get(name) != jumped.get(name)}
+    assert differ == {"ansible_ssh_common_args", "ssh_config_file", "inventory_hostname"}  # the same stack
+    assert [h.name for h in inv.select("jumps")] == ["dev-via-bastion"]
+    assert "dev-via-bastion" not in {h.name for h in inv.select("devs,agents,links")}
 
 
 def test_lab_inventory_points_the_flow_at_the_lab_marketplace():

@@ -205,7 +205,7 @@ def test_resolve_names_and_paths():
 def test_check_playbook_validates_for_every_lab_host():
     book = playbook.load("check")
     hosts = inventory.load(ROOT / "inventory" / "lab.yml").select("all")
-    assert [h.name for h in hosts] == ["dev", "local", "dev-wan", "agent"]
+    assert [h.name for h in hosts] == ["dev", "local", "dev-wan", "dev-via-bastion", "agent"]
     playbook.validate(book, hosts)
     for spec in hosts:  # each host on its own too (the CLI validates exactly the selected hosts)
         playbook.validate(book, [spec])
