@@ -178,13 +178,16 @@ class Page:
     def visible_text(self) -> str:
         return str(self.eval("document.body.innerText"))
 
-    def screenshot(self, path: Path, selector: str | None = None) -> Path:
-        """A PNG of the whole page, or of one element (scrolled into view, clipped to its box)."""
+    def screenshot(self, path: Path, selector: str | None = None, until: str | None = None) -> Path:
+        """A PNG of the whole page, or of one element (`selector`), or from the top of one element to the bottom
+        of another (`until`), clipped to the page's coordinates whatever the scroll position."""
         params: dict[str, Any] = {"format": "png", "captureBeyondViewport": True}
         if selector:
-            box = self.eval(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                            ".getBoundingClientRect(); return {x: r.left + scrollX, y: r.top + scrollY, "
-                            "width: r.width, height: r.height}; })()")
+            box = self.eval(f"""(() => {{
+                const a = document.querySelector({json.dumps(selector)}).getBoundingClientRect();
+                const b = document.querySelector({json.dumps(until or selector)}).getBoundingClientRect();
+                return {{x: a.left + scrollX, y: a.top + scrollY, width: a.width,
+                         height: b.bottom - a.top + (b === a ? 0 : 8)}}; }})()""")
             params["clip"] = {**box, "scale": 1}
         else:
             size = self.call("Page.getLayoutMetrics")["cssContentSize"]

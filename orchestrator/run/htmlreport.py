@@ -37,8 +37,10 @@ def _env() -> Any:
 
     # Undefined (not Strict): a field an older or partial report lacks shows as empty instead of failing the run
     # after its verdict is known; the unit tests render every task's page to catch a misspelt name.
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    # The bytecode cache (jinja2's per-user temp dir, mode 0700, keyed by the template's checksum) spares every
+    # run the ~45 ms of compiling report.html.j2: a check's whole run is ~0.5 s.
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), autoescape=True, trim_blocks=True,
+                             lstrip_blocks=True, bytecode_cache=jinja2.FileSystemBytecodeCache())
     env.filters["seconds"] = _seconds
     env.filters["size"] = _size
     return env
