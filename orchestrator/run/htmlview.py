@@ -87,20 +87,22 @@ def phases_of(checks: list[dict[str, Any]], e2e: dict[str, Any]) -> list[dict[st
     things (containers ready: backend/frontend/scanner) records its one duration on each, so a phase takes the
     longest record of each task it ran; the tests phase its longest record (the whole run covers each test)."""
     ordered = sorted(checks, key=lambda c: c["index"])
-    groups: dict[str, list[dict[str, Any]]] = {}
+    segments: list[tuple[str, list[dict[str, Any]]]] = []  # consecutive records of one phase, in run order
     seen_tests = False
     for c in ordered:
         phase = _phase(c["name"], seen_tests)
         seen_tests = seen_tests or phase == "tests"
-        groups.setdefault(phase, []).append(c)
+        if segments and segments[-1][0] == phase:
+            segments[-1][1].append(c)
+        else:
+            segments.append((phase, [c]))
     out: list[dict[str, Any]] = []
     start = 0.0
     if e2e.get("lease_seconds") is not None:
         out.append({"name": "lease", "start": 0.0, "seconds": round(e2e["lease_seconds"], 3), "status": "ok",
                     "checks": 0})
         start = e2e["lease_seconds"]
-    for phase in groups:  # in the order the cycle ran them
-        records = groups[phase]
+    for phase, records in segments:
         if phase == "tests":
             seconds = max(c["duration"] for c in records)
         elif phase == "matrix" and (e2e.get("matrix") or {}).get("scenarios"):
@@ -157,7 +159,9 @@ def _flow(flow: dict[str, Any], charts: list[dict[str, Any]]) -> dict[str, Any]:
     if levels:
         charts.append({"id": "chart-latency", "kind": "latency", "unit": flow.get("latency_unit", "ms"),
                        "concurrency": [lv["concurrency"] for lv in levels],
-                       "series": {p: [lv["latency_ms"].get(p) for lv in levels] for p in ("p50", "p95", "p99", "max")}})
+                       # a list, not a dict: tojson sorts keys, and the legend reads p50, p95, p99, max
+                       "series": [{"name": p, "data": [lv["latency_ms"].get(p) for lv in levels]}
+                                  for p in ("p50", "p95", "p99", "max")]})
     checkpoints: dict[tuple[str, str, str], dict[str, int]] = {}
     wrong: dict[tuple[str, str, str], list[int]] = {}
     for f in flow.get("flows") or []:

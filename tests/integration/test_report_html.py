@@ -36,7 +36,9 @@ def run(tmp_path: Path, *args: str, timeout: float = 240) -> tuple[dict[str, Any
 
 def opened(browser: chromium.Chromium, path: Path) -> chromium.Page:
     page = browser.open(path.as_uri())
-    page.wait_for("document.body.dataset.rendered !== undefined")
+    # report.html's script marks the body once its charts are drawn; index.html has no script at all
+    page.wait_for("document.readyState === 'complete' && (document.body.dataset.rendered !== undefined"
+                  " || !document.scripts.length)")
     page.drain(0.3)  # anything the page does late (an error, a request) is recorded too
     return page
 

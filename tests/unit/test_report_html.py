@@ -178,8 +178,10 @@ def test_a_flow_page_charts_latency_per_level_and_tables_its_checkpoints():
                       files={"flow.json": json.dumps(flow)}))
     charts = json.loads(re.search(r'id="charts-data">(.*?)</script>', html, flags=re.S).group(1))
     assert charts == [{"id": "chart-latency", "kind": "latency", "unit": "ms", "concurrency": [1, 2, 4],
-                       "series": {"p50": [2.0, 4.0, 8.0], "p95": [5.0, 10.0, 20.0], "p99": [9.0, 18.0, 36.0],
-                                  "max": [12.0, 24.0, 48.0]}}]
+                       "series": [{"name": "p50", "data": [2.0, 4.0, 8.0]},
+                                  {"name": "p95", "data": [5.0, 10.0, 20.0]},
+                                  {"name": "p99", "data": [9.0, 18.0, 36.0]},
+                                  {"name": "max", "data": [12.0, 24.0, 48.0]}]}]
     assert "<td>offer-accepted</td><td>seller1 (seller)</td>" in html and "Chart.js v4" in html
 
 
@@ -211,3 +213,17 @@ def test_invoke_report_rebuilds_the_index_and_prints_its_path(artifacts, capsys)
     assert run_report(open_browser=False) == 0
     assert capsys.readouterr().out.strip() == str(artifacts / "index.html")
     assert "20260102T000000Z-000002/report.html" in (artifacts / "index.html").read_text()
+
+
+def test_an_e2e_matrix_timeline_keeps_the_final_restore_after_the_matrix():
+    """--mode matrix: the playbook's restore is skipped (the run restores after the matrix), so 'restore'
+    appears twice, in the order the cycle ran, and the matrix takes its scenarios' time."""
+    checks = [{"index": i, "name": n, "status": s, "duration": d} for i, (n, s, d) in enumerate([
+        ("deploy", "ok", 2.0), ("tests", "skipped", 0.0), ("restore", "skipped", 0.0),
+        ("baseline: apply", "ok", 0.7), ("baseline: idempotent", "ok", 0.5), ("restore", "ok", 3.0)], 1)]
+    e2e = {"matrix": {"scenarios": [{"name": "baseline", "duration": 2.5}, {"name": "gpu", "duration": 0}]}}
+    phases = htmlview.phases_of(checks, e2e)
+    assert [(p["name"], p["seconds"], p["status"]) for p in phases] == [
+        ("deploy", 2.0, "ok"), ("tests", 0.0, "skipped"), ("restore", 0.0, "skipped"), ("matrix", 2.5, "ok"),
+        ("restore", 3.0, "ok")]
+    assert phases[-1]["start"] == 4.5

@@ -160,9 +160,10 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
             run.echo(f"KEPT (--keep): {target.name} is left running {opts.branch}; its lease and journal stay. "
                      f"Put it back with: invoke restore --host {target.name}")
         else:
+            restoring = time.monotonic()
             cycle.restored, ran_now = restorer.final()
             if ran_now:
-                cycle.extra_checks.append(_restore_record(cycle.restored))
+                cycle.extra_checks.append(_restore_record(cycle.restored, time.monotonic() - restoring))
     cycle.interrupted = cycle.interrupted or run.signals.interrupted
     return cycle
 
@@ -186,10 +187,10 @@ def _matrix_on_branch(run: Run, session: Session, spec: inventory.HostSpec, inv:
                     "scenarios": [d.public() for d in done.scenarios]}
 
 
-def _restore_record(done: Restored) -> CheckRecord:
+def _restore_record(done: Restored, seconds: float) -> CheckRecord:
     if done.ok:
-        return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore")
-    return CheckRecord("restore", "error", "; ".join(done.problems))
+        return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore", seconds)
+    return CheckRecord("restore", "error", "; ".join(done.problems), seconds)
 
 
 def _report(run: Run, cycle: Cycle, session: Session, inventory_path: Any, opts: E2EOptions) -> int:

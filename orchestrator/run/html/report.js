@@ -36,9 +36,9 @@
       type: "line",
       data: {
         labels: spec.concurrency.map(String),
-        datasets: Object.keys(spec.series).map(function (name) {
-          return { label: name, data: spec.series[name], borderColor: styles[name], backgroundColor: styles[name],
-                   borderDash: name === "max" ? [6, 4] : [], tension: 0, pointRadius: 4 };
+        datasets: spec.series.map(function (s) {
+          return { label: s.name, data: s.data, borderColor: styles[s.name], backgroundColor: styles[s.name],
+                   borderDash: s.name === "max" ? [6, 4] : [], tension: 0, pointRadius: 4 };
         })
       },
       options: {
