@@ -6,8 +6,11 @@ Self-contained: styles, scripts and data are inline, the Content-Security-Policy
 escaped the escaping could not run). Host output reaches the page only as escaped text, or as JSON inside a
 `<script type="application/json">` (never executed; `tojson` escapes `<`, `>` and `&`).
 
-Every byte of the rendered page passes the redactor, except the package's own scripts, which are inlined after
-it (the redactor would rewrite `passive:!0` in Chart.js as a secret pair) and whose hashes a unit test pins.
+Every byte of the rendered page passes the redactor, except the package's own stylesheet and scripts (and the
+CSP hashes of those scripts), which are put in after it: the redactor would rewrite `passive:!0` in Chart.js as a
+secret pair, and a secret that is a common word (the lab's BACKEND_MODE=normal) would cut `font-weight: normal`.
+For the same reason the leak sweep reads report.html without those exact blocks (`without_package`): they are
+this package's files, byte for byte (Chart.js's hash is pinned by a unit test), never host output.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from orchestrator.run import htmlview
 HERE = Path(__file__).resolve().parent / "html"
 CHART_JS = HERE / "vendor" / "chart.umd.min.js"
 APP_JS = HERE / "report.js"
+# Where the package's own parts go once the page is redacted: the template's marks come before any host text
+# (head, then the end of body, which host text cannot reach as markup: its `<` is escaped).
+STYLE_MARK = "/*shakedown:style*/"
+CSP_MARK = "shakedown-csp-scripts"
 SCRIPTS_MARK = "<!--shakedown:scripts-->"
 INDEX_RUNS = 100  # newest runs listed by artifacts/index.html
 
@@ -46,28 +53,42 @@ def _env() -> Any:
     return env
 
 
-@functools.lru_cache(maxsize=2)
-def _scripts(charts: bool) -> tuple[str, list[str]]:
+@functools.lru_cache(maxsize=3)
+def _script(path: Path) -> tuple[str, str]:
+    """One package script as an inline <script> element, and its CSP hash."""
+    code = path.read_text(encoding="utf-8")
+    code = "\n".join(ln for ln in code.splitlines() if not ln.startswith("//# sourceMappingURL="))
+    if "</script" in code.lower():
+        raise ValueError(f"{path} cannot be inlined: it holds '</script'")
+    digest = base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()
+    return f"<script>{code}</script>", f"'sha256-{digest}'"
+
+
+def _scripts(charts: bool) -> tuple[str, str]:
     """The inline <script> elements (Chart.js when the page has a chart, then the page's own code) and their
     CSP hashes. A page without charts (a check) does not carry Chart.js's 200 KiB."""
-    blocks, hashes = [], []
-    for path in (CHART_JS, APP_JS) if charts else (APP_JS,):
-        code = path.read_text(encoding="utf-8")
-        code = "\n".join(ln for ln in code.splitlines() if not ln.startswith("//# sourceMappingURL="))
-        if "</script" in code.lower():
-            raise ValueError(f"{path} cannot be inlined: it holds '</script'")
-        blocks.append(f"<script>{code}</script>")
-        hashes.append("'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'")
-    return "\n".join(blocks), hashes
+    parts = [_script(path) for path in ((CHART_JS, APP_JS) if charts else (APP_JS,))]
+    return "\n".join(block for block, _ in parts), " ".join(digest for _, digest in parts)
+
+
+def _package_parts(page: str, charts: bool) -> str:
+    scripts, hashes = _scripts(charts)
+    for mark, part in ((STYLE_MARK, _css()), (CSP_MARK, hashes), (SCRIPTS_MARK, scripts)):
+        page = page.replace(mark, part, 1)
+    return page
+
+
+def without_package(data: bytes) -> bytes:
+    """report.html's bytes minus the package's own stylesheet and scripts: what the leak sweep must search."""
+    for part in (_css(), _script(CHART_JS)[0], _script(APP_JS)[0]):
+        data = data.replace(part.encode(), b"")
+    return data
 
 
 def render(data: dict[str, Any], manifest: dict[str, Any], run_dir: Path) -> str:
     view = htmlview.build(data, manifest, run_dir)
-    scripts, hashes = _scripts(bool(view["charts"]))
-    page = _env().get_template("report.html.j2").render(v=view, csp_scripts=" ".join(hashes),
-                                                         style=_css())
-    page = redact.current().text(page)
-    return page.replace(SCRIPTS_MARK, scripts, 1)
+    page = _env().get_template("report.html.j2").render(v=view)
+    return _package_parts(redact.current().text(page), bool(view["charts"]))
 
 
 def write(run_dir: Path, data: dict[str, Any], manifest: dict[str, Any]) -> Path:
@@ -77,10 +98,8 @@ def write(run_dir: Path, data: dict[str, Any], manifest: dict[str, Any]) -> Path
 
 
 @functools.lru_cache(maxsize=1)
-def _css() -> Any:
-    from markupsafe import Markup  # the package's own stylesheet: raw text inside <style>, so not escaped
-
-    return Markup((HERE / "report.css").read_text(encoding="utf-8"))
+def _css() -> str:
+    return (HERE / "report.css").read_text(encoding="utf-8")
 
 
 # -- the index ------------------------------------------------------------------------------------------------
@@ -94,11 +113,11 @@ def write_index(root: Path) -> Path:
         row = _index_row(run_dir)
         if row is not None:
             runs.append(row)
-    page = _env().get_template("index.html.j2").render(runs=runs, total=len(dirs), style=_css(),
+    page = _env().get_template("index.html.j2").render(runs=runs, total=len(dirs),
                                                        built=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()))
     path = root / "index.html"
     tmp = root / f".index-{os.getpid()}.html"
-    tmp.write_text(redact.current().text(page), encoding="utf-8")
+    tmp.write_text(redact.current().text(page).replace(STYLE_MARK, _css(), 1), encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -48,8 +48,10 @@ def assert_clean(page: chromium.Page) -> None:
     assert chromium.outside_requests(page) == [], page.requests
 
 
-def failing(data: dict[str, Any]) -> list[str]:
-    return [c["name"] for h in data["hosts"].values() for c in h["checks"] if c["status"] in ("failed", "error")]
+def failing(data: dict[str, Any], with_reason: bool = False) -> list[Any]:
+    """The failed and errored checks of report.json: the names (with their reasons) the page must show."""
+    bad = [c for h in data["hosts"].values() for c in h["checks"] if c["status"] in ("failed", "error")]
+    return [(c["name"], c["reason"]) for c in bad] if with_reason else [c["name"] for c in bad]
 
 
 def shot(page: chromium.Page, name: str, selector: str | None = None, until: str | None = None,
@@ -85,15 +87,16 @@ def test_a_check_report_and_the_index_render_offline(healthy_stack, browser, tmp
 
 def test_a_red_e2e_report_shows_the_failing_test_and_the_phase_timeline(healthy_stack, browser, tmp_path):
     data, run_dir = run(tmp_path, "e2e", "--branch", "feature-tests-fail", "--host", "dev")
-    assert data["e2e"]["result"] == "RED" and data["exit_code"] == 1
+    assert (data.get("e2e") or {}).get("result") == "RED" and data["exit_code"] == 1, data
     assert (run_dir / "report.html").stat().st_size < 400_000
     page = opened(browser, run_dir / "report.html")
     try:
         assert page.eval("document.getElementById('verdict').innerText") == "RED"
         problems = page.eval("document.getElementById('problems').innerText")
-        for name in failing(data):
-            assert name in problems
-        assert "checkout total is wrong" in page.visible_text()
+        assert failing(data)
+        for name, reason in failing(data, with_reason=True):
+            assert name in problems and reason[:60] in problems
+        assert "checkout total is wrong" in page.visible_text()  # the stack's test said so
         labels = page.eval("Chart.getChart('chart-timeline').data.labels")
         assert labels[:4] == ["lease", "snapshot", "deploy", "ready"] and labels[-1] == "restore"
         assert "tests" in labels

@@ -227,3 +227,17 @@ def test_an_e2e_matrix_timeline_keeps_the_final_restore_after_the_matrix():
         ("deploy", 2.0, "ok"), ("tests", 0.0, "skipped"), ("restore", 0.0, "skipped"), ("matrix", 2.5, "ok"),
         ("restore", 3.0, "ok")]
     assert phases[-1]["start"] == 4.5
+
+
+def test_a_secret_that_is_a_common_word_is_redacted_from_host_text_but_not_from_the_package_code():
+    """The lab's .env has BACKEND_MODE=normal: host text saying 'normal' is redacted, while the stylesheet's
+    `font-weight: normal` and Chart.js (inlined after the redactor) stay intact, and the sweep does not take
+    the package's own code for a leak."""
+    redact.register({"BACKEND_MODE": "normal"})
+    run_dir = write(e2e_result(), "e2e", e2e_extra(), files={"dev/logs/backend.log": "mode normal, pool 4\n"})
+    html = page(run_dir)
+    assert "mode [REDACTED:BACKEND_MODE], pool 4" in html
+    assert "font-weight: normal" in html and htmlreport._script(htmlreport.CHART_JS)[0] in html
+    assert report.sweep(run_dir) == []
+    (run_dir / "report.html").write_text(html.replace("pool 4", "pool normal"))  # host text: still caught
+    assert report.sweep(run_dir) == [f"{run_dir / 'report.html'}: BACKEND_MODE"]
