@@ -238,6 +238,16 @@ def inventory(c, list=False, inventory=None, host=None):
     _exit(run_inventory(list_only=list, inventory_path=inventory, host=host))
 
 
+@task(help={"open": "Also open the index in the default web browser."}, auto_shortflags=False)
+def report(c, open=False):
+    """Rebuild artifacts/index.html (the recent runs: task, host, verdict, time, duration, each linking to its
+    report.html) and print its path. Every run rebuilds it too; this is for after deleting runs, or to open it.
+    """
+    from orchestrator.cli import run_report
+
+    _exit(run_report(open_browser=open))
+
+
 @task(name="up")
 def lab_up(c):
     """Start the local lab (root): sshd + dockerd per host on loopback, the sample stack on dev, and the
@@ -269,4 +279,4 @@ def _exit(code: int) -> None:
 
 
 lab = Collection("lab", lab_up, lab_down, lab_status)
-ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, canaries, bench, inventory, lab)
+ns = Collection(check, e2e, restore, prune, triage, verify, matrix, flow, canaries, bench, inventory, report, lab)

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium: the browser tier (browser_probes) and the browser tests of report.html (headless, DevTools protocol).
 PACKAGES=(openssh-server openssh-client docker.io docker-compose busybox-static git curl procps python3-venv time chromium)
 missing=()
-for cmd in /usr/sbin/sshd ssh ssh-keygen dockerd docker-compose busybox git curl pgrep /usr/bin/time; do
+for cmd in /usr/sbin/sshd ssh ssh-keygen dockerd docker-compose busybox git curl pgrep /usr/bin/time chromium; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if ((${#missing[@]})); then

@@ -171,6 +171,21 @@ def _names(flag: str, value: Any) -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
+def run_report(*, open_browser: bool) -> int:
+    """Rebuild artifacts/index.html and print its path (then open it in the default browser with --open)."""
+    from orchestrator.run import rundir
+
+    def body(run: Run) -> int:
+        path = rundir.write_index()
+        run.consoles.out.print(str(path), markup=False, highlight=False, soft_wrap=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(path.as_uri())
+        return 0
+    return guard("report", False, body)
+
+
 def run_lab(action: str, *, purge: bool = False, as_json: bool = False) -> int:
     """lab.up / lab.down / lab.status; a LabError becomes its exit code with the message on stderr."""
     from orchestrator.procedures import labtask

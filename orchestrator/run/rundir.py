@@ -1,5 +1,6 @@
 """The run directory, the one writer of artifacts: report.json (the --json shape), manifest.json, report.md,
-junit.xml and one folder per host under artifacts/<run-id>/; artifacts/latest points at the newest run.
+junit.xml, report.html (htmlreport) and one folder per host under artifacts/<run-id>/; artifacts/latest points at
+the newest run and artifacts/index.html lists the recent ones.
 
 Every file passes the redactor on its way out, and a leak sweep fails the run if a known secret value is
 found in any file anyway (docs/design.md, "Safety rules").
@@ -23,6 +24,7 @@ from xml.etree import ElementTree as ET
 from orchestrator import __version__, redact
 from orchestrator.errors import LeakFound
 from orchestrator.paths import ARTIFACTS, GIT_DIR
+from orchestrator.run import htmlreport
 from orchestrator.run.results import RunResult
 
 REPORT_SCHEMA = 1
@@ -79,12 +81,21 @@ def write_run_dir(result: RunResult, run_id: str, task: str, inventory: Path,
         host_dir = run_dir / name
         host_dir.mkdir(exist_ok=True)
         _write(host_dir / "checks.json", json.dumps([c.public() for c in host.checks], indent=2))
+    htmlreport.write(run_dir, data, manifest)  # last: it links to (and shows the logs of) every file above
     _point_latest(root, run_id)
     leaks = sweep(run_dir)
     if leaks:
         raise LeakFound(f"LEAK: known secret values found in the run directory {run_dir} (the run fails): "
                         + "; ".join(leaks))
+    write_index()
     return run_dir
+
+
+def write_index() -> Path:
+    """artifacts/index.html, the recent runs linking to their reports (every run and `invoke report` rebuild it)."""
+    root = artifacts_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return htmlreport.write_index(root)
 
 
 def _manifest(result: RunResult, run_id: str, task: str, inventory: Path) -> dict[str, Any]:
@@ -221,6 +232,8 @@ def sweep(run_dir: Path) -> list[str]:
     hits = []
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file() and not p.is_symlink()):
         data = path.read_bytes()
+        if path.name == "report.html":  # minus the package's own CSS and scripts, byte for byte (htmlreport)
+            data = htmlreport.without_package(data)
         hits += [f"{path}: {key}" for value, key in values.items() if value in data]
     return hits
 

@@ -47,7 +47,7 @@ def test_run_dir_goes_under_shakedown_artifacts(artifacts):
     run_dir = write(run_id="20260101T000000Z-abcdef")
     assert run_dir == artifacts / "20260101T000000Z-abcdef"
     assert {p.name for p in run_dir.iterdir()} == {"manifest.json", "report.json", "report.md", "junit.xml",
-                                                   "dev", "agent"}
+                                                   "report.html", "dev", "agent"}
     checks = json.loads((run_dir / "dev" / "checks.json").read_text())
     assert [c["name"] for c in checks] == ["reachable", "containers: backend", "http", "disk: /"]
 

@@ -10,6 +10,7 @@ run layer's.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,7 @@ class Cycle:
     commit: str = ""
     extra_checks: list[CheckRecord] = field(default_factory=list)
     matrix: dict[str, Any] | None = None  # --mode matrix: report.json's `matrix` block
+    lease_seconds: float | None = None  # taking the lease and recording the baselines: report.html's first phase
 
     @property
     def verdict(self) -> str:
@@ -131,6 +133,7 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
         run.echo(f"{target.name}: breaking a stale lease: {ready.stale.describe(ready.now)}")
         lease.release(target, cfg.state_dir, ready.stale.run_id)
     ttl = cfg.deploy_timeout * 2 + ready_timeout * 3 + opts.test_timeout + LEASE_MARGIN
+    leasing = time.monotonic()
     lease.take(target, cfg.state_dir, lease.new(session.run_id, opts.branch, ready.now, ttl))
     run.echo(f"{target.name}: leased for run {session.run_id} (branch {opts.branch} at {session.commit[:12]})")
     restorer = Restorer(session, ready_timeout, run.signals)
@@ -138,6 +141,7 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
         session.journal.append("begin", owner=lease.owner(), branch=opts.branch, commit=session.commit,
                                host=target.name, mode=opts.mode)
         record_baselines(session)
+        cycle.lease_seconds = time.monotonic() - leasing
         matrix_mode = matrix is not None
         cycle.result = engine.run(book, [spec], extra_vars=_extra_vars(opts, cfg), hosts=session.hosts,
                                   listener=run.progress,
@@ -156,9 +160,10 @@ def _cycle(run: Run, session: Session, book: playbook.Playbook, spec: inventory.
             run.echo(f"KEPT (--keep): {target.name} is left running {opts.branch}; its lease and journal stay. "
                      f"Put it back with: invoke restore --host {target.name}")
         else:
+            restoring = time.monotonic()
             cycle.restored, ran_now = restorer.final()
             if ran_now:
-                cycle.extra_checks.append(_restore_record(cycle.restored))
+                cycle.extra_checks.append(_restore_record(cycle.restored, time.monotonic() - restoring))
     cycle.interrupted = cycle.interrupted or run.signals.interrupted
     return cycle
 
@@ -182,10 +187,10 @@ def _matrix_on_branch(run: Run, session: Session, spec: inventory.HostSpec, inv:
                     "scenarios": [d.public() for d in done.scenarios]}
 
 
-def _restore_record(done: Restored) -> CheckRecord:
+def _restore_record(done: Restored, seconds: float) -> CheckRecord:
     if done.ok:
-        return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore")
-    return CheckRecord("restore", "error", "; ".join(done.problems))
+        return CheckRecord("restore", "ok", "; ".join(done.verified) or "nothing to restore", seconds)
+    return CheckRecord("restore", "error", "; ".join(done.problems), seconds)
 
 
 def _report(run: Run, cycle: Cycle, session: Session, inventory_path: Any, opts: E2EOptions) -> int:

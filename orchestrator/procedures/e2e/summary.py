@@ -31,6 +31,7 @@ def e2e_fields(outcome: Cycle, session: Session, opts: E2EOptions) -> dict[str, 
             "mode": opts.mode,
             **({"matrix": outcome.matrix} if outcome.matrix is not None else {}),
             "interrupted": outcome.interrupted,
+            "lease_seconds": None if outcome.lease_seconds is None else round(outcome.lease_seconds, 3),
             "kept": outcome.kept,
             "restore": None if restored is None else {
                 "ok": restored.ok, "undone": restored.undone, "verified": restored.verified,
