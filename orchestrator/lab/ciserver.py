@@ -36,10 +36,8 @@ import argparse
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import os
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -47,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .relay import daemonize
+from .daemon import daemonize, loopback_address, serve_forever
 
 TOKEN_FILE = "token"
 STATE_FILE = "state.json"
@@ -335,18 +333,6 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-        number = int(port)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT") from exc
-    if not loopback:
-        raise argparse.ArgumentTypeError(f"{host} is not a loopback address: the lab stays on 127.0.0.0/8")
-    return host, number
-
-
 def serve(listen: tuple[str, int], directory: Path, pidfile: Path | None, ready_fd: int | None = None) -> None:
     try:
         server = CiServer(listen, directory)
@@ -355,20 +341,12 @@ def serve(listen: tuple[str, int], directory: Path, pidfile: Path | None, ready_
         raise SystemExit(1) from None
     host, port = server.server_address[:2]
     log.info("listening on %s:%d, serving %s (code %s)", host, port, directory / STATE_FILE, CODE)
-    if pidfile is not None:  # last: a live pid means the port accepts
-        tmp = pidfile.with_name(f".{pidfile.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{os.getpid()}\n")
-        os.replace(tmp, pidfile)
-    if ready_fd is not None:
-        os.write(ready_fd, b"ok")
-        os.close(ready_fd)
-    with server:
-        server.serve_forever()
+    serve_forever(server, pidfile, ready_fd)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.lab.ciserver", description=__doc__.split("\n")[0])
-    parser.add_argument("--listen", type=_address, required=True, help="loopback HOST:PORT (port 0: any free)")
+    parser.add_argument("--listen", type=loopback_address, required=True, help="loopback HOST:PORT (port 0: any free)")
     parser.add_argument("--dir", type=Path, required=True, help="directory of token and state.json")
     parser.add_argument("--pidfile", type=Path, help="written once the server listens")
     parser.add_argument("--daemon", action="store_true", help="detach; exit 0 once listening, 1 if it cannot")

@@ -60,7 +60,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import math
@@ -78,7 +77,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .relay import daemonize
+from .daemon import daemonize, loopback_address, serve_forever
 
 CONFIG_FILE = "config.json"
 ADMIN_FILE = "admin.env"
@@ -721,18 +720,6 @@ class MarketplaceServer(ThreadingHTTPServer):
         super().server_bind()
 
 
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-        number = int(port)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT") from exc
-    if not loopback:
-        raise argparse.ArgumentTypeError(f"{host} is not a loopback address: the lab stays on 127.0.0.0/8")
-    return host, number
-
-
 def serve(listen: tuple[str, int], directory: Path, pidfile: Path | None, ready_fd: int | None = None) -> None:
     try:
         server = MarketplaceServer(listen, directory)
@@ -744,21 +731,13 @@ def serve(listen: tuple[str, int], directory: Path, pidfile: Path | None, ready_
         raise SystemExit(1) from None
     host, port = server.server_address[:2]
     log.info("listening on %s:%d, config %s (code %s)", host, port, directory / CONFIG_FILE, CODE)
-    if pidfile is not None:  # last: a live pid means the port accepts
-        tmp = pidfile.with_name(f".{pidfile.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{os.getpid()}\n")
-        os.replace(tmp, pidfile)
-    if ready_fd is not None:
-        os.write(ready_fd, b"ok")
-        os.close(ready_fd)
-    with server:
-        server.serve_forever()
+    serve_forever(server, pidfile, ready_fd)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.lab.marketplace_server",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--listen", type=_address, required=True, help="loopback HOST:PORT (port 0: any free)")
+    parser.add_argument("--listen", type=loopback_address, required=True, help="loopback HOST:PORT (port 0: any free)")
     parser.add_argument("--dir", type=Path, required=True, help="directory of config.json and admin.env")
     parser.add_argument("--pidfile", type=Path, help="written once the server listens")
     parser.add_argument("--code", help="the code hash the starter expects; another one refuses to start")

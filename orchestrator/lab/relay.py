@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from .daemon import atomic_write, daemonize, listening, loopback_address
 from .linkproto import CODE, CONTROL_FILE, PID_FILE, STATE_FILE, Control, parse_control
 
 POLL_S = 0.05
@@ -197,16 +197,11 @@ class Files:
             "error": self.error,
             "code": CODE,
         }
-        _atomic_write(self.dir / STATE_FILE, json.dumps(state) + "\n")
+        atomic_write(self.dir / STATE_FILE, json.dumps(state) + "\n")
 
-    def write_pid(self) -> None:
-        _atomic_write(self.dir / PID_FILE, f"{os.getpid()}\n")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    @property
+    def pidfile(self) -> Path:
+        return self.dir / PID_FILE
 
 
 async def watch(relay: Relay, files: Files) -> None:
@@ -233,43 +228,14 @@ async def serve(listen: tuple[str, int], target: tuple[str, int], directory: Pat
         log.info("listening on %s:%d, forwarding to %s:%d; %s, %g ms each way", *files.listen, *target,
                  relay.control.state, relay.control.delay_ms)
         files.write_state(relay)
-        files.write_pid()  # last: a live pid means state.json is there and the port accepts
-        if ready_fd is not None:
-            os.write(ready_fd, b"ok")
-            os.close(ready_fd)
+        listening(files.pidfile, ready_fd)  # last: a live pid means state.json is there and the port accepts
         await watch(relay, files)
-
-
-def daemonize() -> int:
-    """Fork into a new session, as sshd does without -D: the relay is nobody's child (no zombie in a test run
-    that started it). The parent exits once the child reports on the returned pipe: 0 if it listens, else 1,
-    so the caller learns of a failed start (port taken) at once."""
-    read_fd, write_fd = os.pipe()
-    if os.fork():
-        os.close(write_fd)
-        with os.fdopen(read_fd, "rb") as pipe:
-            os._exit(0 if pipe.read() == b"ok" else 1)
-    os.close(read_fd)
-    os.setsid()
-    return write_fd
-
-
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-        number = int(port)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT") from exc
-    if not loopback:
-        raise argparse.ArgumentTypeError(f"{host} is not a loopback address: the lab stays on 127.0.0.0/8")
-    return host, number
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m orchestrator.lab.relay", description=__doc__.split("\n")[0])
-    parser.add_argument("--listen", type=_address, required=True, help="loopback HOST:PORT (port 0: any free)")
-    parser.add_argument("--target", type=_address, required=True, help="loopback HOST:PORT to forward to")
+    parser.add_argument("--listen", type=loopback_address, required=True, help="loopback HOST:PORT (port 0: any free)")
+    parser.add_argument("--target", type=loopback_address, required=True, help="loopback HOST:PORT to forward to")
     parser.add_argument("--dir", type=Path, required=True, help="directory of control.json, state.json, relay.pid")
     parser.add_argument("--delay-ms", type=float, default=20.0, help="one-way delay when control.json has none")
     parser.add_argument("--daemon", action="store_true", help="detach; exit 0 once listening, 1 if it cannot")

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import posixpath
 import re
+import stat
+from pathlib import Path
 
 from orchestrator import redact
 from orchestrator.config.inventory import HostSpec
+from orchestrator.errors import BadInput
 from orchestrator.host import Host, shellcmd
 
 _READ = shellcmd.load("orchestrator.ops", "secretfiles")  # one round trip for all of a host's secret files
@@ -21,6 +24,24 @@ def paths(spec: HostSpec) -> list[str]:
     stack = spec.get("stack_dir") or ""
     files = spec.get("secret_files") if stack or "secret_files" in spec.vars else []
     return [f if f.startswith("/") or not stack else posixpath.join(stack, f) for f in files]
+
+
+def read_private(path: Path, what: str, where: str) -> str:
+    """A local file of credentials (a CI token, a flow's secrets), refused unless only its owner can read it,
+    like ssh refuses a private key others can read: a secret others can read is a secret others have."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise BadInput(f"{where}: {what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"{where}: {what} {path} is not a regular file")
+    if info.st_mode & 0o077:
+        raise BadInput(f"{where}: {what} {path} is mode {stat.S_IMODE(info.st_mode):04o}; it must be readable by "
+                       f"its owner only (chmod 600 {path})")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{where}: {what} {path}: cannot read: {exc}") from None
 
 
 def read_command(files: list[str]) -> str:

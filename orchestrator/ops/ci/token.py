@@ -7,12 +7,12 @@ exception or log can show it, and the run directory's leak sweep looks for it to
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from orchestrator import redact
 from orchestrator.errors import BadInput
+from orchestrator.ops import secretfiles
 
 REDACT_KEY = "CI token"
 
@@ -29,20 +29,7 @@ def load(ci: dict[str, Any], where: str) -> str:
 
 
 def _read_file(path: Path, where: str) -> str:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise BadInput(f"{where}: ci.token_file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput(f"{where}: ci.token_file {path} is not a regular file")
-    if info.st_mode & 0o077:
-        # Like ssh with a private key: a token others can read is a token others have.
-        raise BadInput(f"{where}: ci.token_file {path} is mode {stat.S_IMODE(info.st_mode):04o}; it must be "
-                       f"readable by its owner only (chmod 600 {path})")
-    try:
-        token = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{where}: ci.token_file {path}: cannot read: {exc}") from None
+    token = secretfiles.read_private(path, "ci.token_file", where).strip()
     if not token:
         raise BadInput(f"{where}: ci.token_file {path} is empty")
     return token

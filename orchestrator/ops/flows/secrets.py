@@ -5,12 +5,12 @@ the redactor the moment it is read, so no console line, report or exception can 
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
 from orchestrator import redact
 from orchestrator.errors import BadInput
+from orchestrator.ops import secretfiles
 
 
 def load(file: Any, env_names: Any, needed: list[str], where: str) -> dict[str, str]:
@@ -31,35 +31,8 @@ def load(file: Any, env_names: Any, needed: list[str], where: str) -> dict[str, 
 
 
 def read_file(path: Path, where: str) -> dict[str, str]:
-    try:
-        info = path.stat()
-    except OSError as exc:
-        raise BadInput(f"{where}: flow_secrets_file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise BadInput(f"{where}: flow_secrets_file {path} is not a regular file")
-    if info.st_mode & 0o077:
-        raise BadInput(f"{where}: flow_secrets_file {path} is mode {stat.S_IMODE(info.st_mode):04o}; it must be "
-                       f"readable by its owner only (chmod 600 {path})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{where}: flow_secrets_file {path}: cannot read: {exc}") from None
-    return parse(text)
-
-
-def parse(text: str) -> dict[str, str]:
-    """KEY=value lines; blank lines, comments and `export ` prefixes as in a shell env file; quotes stripped."""
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
+    """KEY=value lines, read as the stack's secret files are (blank lines, comments, `export `, quotes)."""
+    return secretfiles.parse(secretfiles.read_private(path, "flow_secrets_file", where))
 
 
 def _env_names(value: Any, where: str) -> list[str]:

@@ -173,14 +173,22 @@ def _journal_way_back(session: Session) -> None:
 
 
 def _baselines(session: Session, matrix: Matrix, stack_dir: str) -> dict[str, Baseline]:
-    """Only the axes' keys are read: never a whole file that may hold secrets."""
+    """Every axis's key line in one round trip (grep -H: `file:KEY=value`, the first line of each key counts).
+    Only the axes' keys are read: never a whole file that may hold secrets."""
+    paths = {name: posixpath.join(stack_dir, axis.apply.file) for name, axis in matrix.axes.items()}
+    patterns = [x for axis in matrix.axes.values() for x in ("-e", f"^{axis.apply.key}=")]
+    files = list(dict.fromkeys(paths.values()))
+    out = session.target.run(" ".join(["grep", "-H", *map(shlex.quote, patterns), "--", *map(shlex.quote, files)])
+                             + " || true", timeout=30).stdout
+    lines: dict[tuple[str, str], str] = {}
+    for line in out.splitlines():
+        path = next((f for f in files if line.startswith(f + ":")), None)  # a path may hold a ":" itself
+        if path is not None:
+            key, _, raw = line[len(path) + 1:].partition("=")
+            lines.setdefault((path, key), raw)
     found: dict[str, Baseline] = {}
     for name, axis in matrix.axes.items():
-        path = posixpath.join(stack_dir, axis.apply.file)
-        key = axis.apply.key
-        out = session.target.run(f"grep -m1 -e {shlex.quote('^' + key + '=')} -- {shlex.quote(path)} || true",
-                                 timeout=30).stdout.strip()
-        raw = out.partition("=")[2] if out else None
+        raw = lines.get((paths[name], axis.apply.key))
         value = axis.value_of(raw)
         found[name] = Baseline(raw, value if value is not None else (raw or ""))
     return found

@@ -9,6 +9,7 @@ import pytest
 
 from orchestrator import redact
 from orchestrator.errors import BadInput
+from orchestrator.ops import secretfiles
 from orchestrator.ops.flows import jsonpath, outcomes, secrets, stats
 from orchestrator.ops.flows.http import retry_after
 from tests.unit.helpers import write
@@ -102,5 +103,9 @@ def test_secrets_from_the_environment_and_missing_ones(tmp_path, monkeypatch):
         secrets.load(None, [], ["ADMIN_EMAIL"], "inv")
 
 
-def test_secret_file_lines():
-    assert secrets.parse("# c\n\nexport A='x y'\nB=\"q\"\nC=1=2\nnoise\n") == {"A": "x y", "B": "q", "C": "1=2"}
+def test_secret_file_lines(tmp_path):
+    # A flow's secrets file is read as the stack's secret files are: one parser for KEY=value files.
+    path = write(tmp_path / "flow.env", "# c\n\nexport A='x y'\nB=\"q\"\nC=1=2\nnoise\n")
+    path.chmod(0o600)
+    assert secrets.read_file(path, "inv") == {"A": "x y", "B": "q", "C": "1=2"}
+    assert secretfiles.parse("# c\n\nexport A='x y'\nB=\"q\"\nC=1=2\nnoise\n") == {"A": "x y", "B": "q", "C": "1=2"}
